@@ -1,0 +1,4 @@
+import type { Command } from '../io.ts';
+
+// Every `trustgate` command, in the order `trustgate --help` lists them.
+export const COMMANDS: Command[] = [];

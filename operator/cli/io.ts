@@ -1,0 +1,20 @@
+// What a CLI command may touch, so commands run in-process in tests.
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** A mistake in how the command was called or in its input: exit 2, message, no stack. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(args: string[], io: CliIO): Promise<number>;
+}

@@ -1,0 +1,48 @@
+import { COMMANDS as commands } from './commands/index.ts';
+import { type CliIO, EXIT, UsageError } from './io.ts';
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 8);
+  return [
+    'trustgate: zero-trust endpoint control for Kubernetes',
+    '',
+    'Usage: trustgate <command> [flags]',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `trustgate <command> --help` for the flags of one command.',
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI; returns the exit code. Never throws for bad input. */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.stdout(help());
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  // Two-word commands ("keys generate") take precedence over one-word ones.
+  const twoWord = commands.find((c) => c.name === `${first} ${second ?? ''}`);
+  const command = twoWord ?? commands.find((c) => c.name === first);
+  if (!command) {
+    io.stderr(`error: unknown command "${first}"\n\n${help()}`);
+    return EXIT.usage;
+  }
+  const rest = argv.slice(twoWord ? 2 : 1);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`${command.usage}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    // Unexpected failures still end in one readable line, never a stack trace.
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.usage;
+  }
+}

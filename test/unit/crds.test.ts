@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { generatedFiles } from '../../hack/gen-api.ts';
+import { CRDS, toCustomResourceDefinition } from '../../operator/api/crds.ts';
+
+describe('CRD source of truth', () => {
+  it('gives every CRD a status subresource, the trustgate category and short names', () => {
+    for (const source of CRDS) {
+      const crd = toCustomResourceDefinition(source) as {
+        spec: {
+          names: { categories: string[]; shortNames: string[] };
+          versions: { subresources: object }[];
+        };
+      };
+      expect(crd.spec.names.categories).toEqual(['trustgate']);
+      expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
+      expect(crd.spec.versions[0]?.subresources).toEqual({ status: {} });
+    }
+  });
+
+  it('generates one YAML per CRD and the TypeScript types', () => {
+    const files = [...generatedFiles().keys()].sort();
+    expect(files).toEqual([
+      'crds/endpointtrustpolicies.trustgate.dev.yaml',
+      'crds/nodeattestations.trustgate.dev.yaml',
+      'crds/workloadgrants.trustgate.dev.yaml',
+      'operator/api/types.generated.ts',
+    ]);
+    expect(generatedFiles().get('operator/api/types.generated.ts')).toContain(
+      'export interface EndpointTrustPolicySpec',
+    );
+  });
+});
