@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# trustgate's image: Node 24 runs the TypeScript sources directly, so the image holds the
+# source tree and the production dependencies, nothing else.
+#
+#   docker build -t trustgate:0.1.0 .
+#
+# Pin by digest in production (docker buildx imagetools inspect node:<tag>).
+ARG NODE_IMAGE=node:24.21.0-trixie-slim
+
+# Build stage: resolve production dependencies exactly as package-lock.json says.
+# Install scripts are skipped: no production dependency needs one, and none should run.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+
+# Runtime stage: the code and its dependencies, owned by root and read-only to the
+# unprivileged user the process runs as. npm itself is not needed at runtime.
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY operator ./operator
+COPY webhook ./webhook
+COPY crds ./crds
+# 65532 is the conventional "nonroot" uid; the Helm chart runs the pod as the same uid.
+USER 65532:65532
+# Admission webhook (HTTPS) and metrics/health (HTTP).
+EXPOSE 9443 8080
+ENTRYPOINT ["node", "bin/trustgate.js"]
+CMD ["run"]
