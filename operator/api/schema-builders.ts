@@ -107,6 +107,9 @@ export const labelSelector = (description: string): JSONSchemaProps =>
             ],
           },
         ),
+        // Bounded so kube-apiserver's CEL cost estimate for the rule above stays within
+        // budget: unbounded, it assumes ~1M items and refuses the CRD.
+        { maxItems: 64 },
       ),
     },
     { 'x-kubernetes-map-type': 'atomic' },
