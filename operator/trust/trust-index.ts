@@ -1,0 +1,380 @@
+// An in-memory table of node decisions per (node, policy), fed by the caller's caches
+// (informers) and read by the webhook per admission request and by the controllers.
+// Pure: it does no I/O. Signature checks are the only asynchronous work; their results are
+// cached per (verifier keyring, token), so a policy edit that keeps its verifiers only
+// re-runs the cheap claim checks, and an unchanged input recomputes nothing.
+import type { EndpointTrustPolicy, NodeAttestation } from '../api/types.generated.ts';
+import { type SecretData, secretJwksResolver, VerifierKeyring } from './keyring.ts';
+import {
+  decisionWithoutToken,
+  evaluateVerification,
+  type NodeDecision,
+  nodeInPool,
+} from './node-trust.ts';
+import { finding, REASON, reason } from './reasons.ts';
+import type { Labels } from './selectors.ts';
+import { type Instant, toMillis } from './time.ts';
+import { type TokenVerification, verifyAttestationToken } from './verify-token.ts';
+
+export interface TrustIndexOptions {
+  /** Namespace of jwksSecretRef Secrets that name none (trustgate's own namespace). */
+  defaultSecretNamespace?: string;
+}
+
+/** Called when the decision for a (node, policy) pair may have changed by an input. */
+export type ChangeListener = (node: string, policy: string) => void;
+
+interface PolicyEntry {
+  policy: EndpointTrustPolicy;
+  version: string;
+  keyring: VerifierKeyring;
+}
+
+interface AttestationEntry {
+  token: string;
+  expectedNonce: string | undefined;
+}
+
+interface VerificationEntry {
+  result?: TokenVerification;
+  done: Promise<void>;
+}
+
+const policyVersion = (p: EndpointTrustPolicy) =>
+  `${p.metadata?.uid ?? ''}/${p.metadata?.resourceVersion ?? ''}/${p.metadata?.generation ?? ''}/${p.metadata?.resourceVersion ? '' : JSON.stringify(p.spec)}`;
+const sameLabels = (a: Labels, b: Labels) =>
+  JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b ?? {}).sort());
+
+export class TrustIndex {
+  readonly #defaultSecretNamespace: string;
+  readonly #nodes = new Map<string, Labels>();
+  readonly #policies = new Map<string, PolicyEntry>();
+  readonly #attestations = new Map<string, AttestationEntry>();
+  readonly #secrets = new Map<string, SecretData>();
+  /** Keyrings by fingerprint, shared by policies with the same verifiers and keys. */
+  readonly #keyrings = new Map<string, VerifierKeyring>();
+  readonly #verifications = new Map<VerifierKeyring, Map<string, VerificationEntry>>();
+  /** Decisions by policy, then node; an entry is dropped whenever one of its inputs changes. */
+  readonly #decisions = new Map<string, Map<string, NodeDecision>>();
+  readonly #pending = new Set<Promise<void>>();
+  readonly #listeners = new Set<ChangeListener>();
+
+  constructor(options: TrustIndexOptions = {}) {
+    this.#defaultSecretNamespace = options.defaultSecretNamespace ?? 'trustgate-system';
+  }
+
+  // ---- inputs ----
+
+  upsertNode(name: string, labels: Labels): void {
+    if (this.#nodes.has(name) && sameLabels(this.#nodes.get(name), labels)) return;
+    this.#nodes.set(name, { ...(labels ?? {}) });
+    this.#invalidateNode(name);
+  }
+
+  deleteNode(name: string): void {
+    if (!this.#nodes.delete(name)) return;
+    this.#invalidateNode(name);
+  }
+
+  upsertPolicy(policy: EndpointTrustPolicy): void {
+    const name = policy.metadata?.name;
+    if (!name) return;
+    const version = policyVersion(policy);
+    if (this.#policies.get(name)?.version === version) return;
+    this.#policies.set(name, { policy, version, keyring: this.#keyringFor(policy) });
+    this.#invalidatePolicy(name);
+    this.#verifyForPolicy(name);
+    this.#collectKeyrings();
+  }
+
+  deletePolicy(name: string): void {
+    if (!this.#policies.delete(name)) return;
+    this.#invalidatePolicy(name);
+    this.#collectKeyrings();
+  }
+
+  /** Feeds a node's attestation; the expected nonce defaults to its status.nonce.value. */
+  upsertAttestation(attestation: NodeAttestation, expectedNonce?: string): void {
+    const node = attestation.metadata?.name;
+    const token = attestation.spec?.token;
+    if (!node) return;
+    if (typeof token !== 'string') {
+      this.deleteAttestation(node);
+      return;
+    }
+    const nonce = expectedNonce ?? attestation.status?.nonce?.value;
+    const old = this.#attestations.get(node);
+    if (old && old.token === token && old.expectedNonce === nonce) return;
+    this.#attestations.set(node, { token, expectedNonce: nonce });
+    if (old && old.token !== token) this.#forgetToken(old.token);
+    this.#invalidateNode(node);
+    for (const entry of this.#policies.values()) this.#verify(entry.keyring, token);
+  }
+
+  deleteAttestation(node: string): void {
+    const old = this.#attestations.get(node);
+    if (!old) return;
+    this.#attestations.delete(node);
+    this.#forgetToken(old.token);
+    this.#invalidateNode(node);
+  }
+
+  /** Feeds a Secret that may hold a verifier JWKS (data as the API returns it: base64). */
+  upsertJwksSecret(namespace: string, name: string, data: SecretData): void {
+    this.#secrets.set(`${namespace}/${name}`, data);
+    this.#rebuildKeyrings();
+  }
+
+  deleteJwksSecret(namespace: string, name: string): void {
+    if (this.#secrets.delete(`${namespace}/${name}`)) this.#rebuildKeyrings();
+  }
+
+  /** Resolves when every signature check started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  /** Subscribes to input changes; returns the unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- reads ----
+
+  policy(name: string): EndpointTrustPolicy | undefined {
+    return this.#policies.get(name)?.policy;
+  }
+
+  policies(): EndpointTrustPolicy[] {
+    return [...this.#policies.values()].map((e) => e.policy);
+  }
+
+  /** Known nodes in the policy's pool. */
+  nodesInPool(policyName: string): string[] {
+    const policy = this.#policies.get(policyName)?.policy;
+    if (!policy) return [];
+    return [...this.#nodes].filter(([, labels]) => nodeInPool({ labels }, policy)).map(([n]) => n);
+  }
+
+  /** Policies whose pool includes the node. */
+  policiesForNode(node: string): string[] {
+    if (!this.#nodes.has(node)) return [];
+    const labels = this.#nodes.get(node);
+    return [...this.#policies].filter(([, e]) => nodeInPool({ labels }, e.policy)).map(([n]) => n);
+  }
+
+  /**
+   * The decision for a node under a policy at `now`. A cached answer is returned only while
+   * now < validUntil, so a trusted answer never outlives the attestation's freshness.
+   */
+  decision(node: string, policyName: string, nowInstant: Instant): NodeDecision {
+    const now = toMillis(nowInstant);
+    const cached = this.#decisions.get(policyName)?.get(node);
+    if (cached && cached.evaluatedAt <= now && now < cached.validUntil) return cached;
+    const entry = this.#policies.get(policyName);
+    if (!entry) {
+      return {
+        node,
+        policy: policyName,
+        trusted: false,
+        reasons: [
+          reason(REASON.UnknownPolicy, `node ${node}: policy ${policyName} does not exist`),
+        ],
+        evaluatedAt: now,
+        validUntil: now,
+      };
+    }
+    const fresh = this.#compute(node, entry, now);
+    if (fresh.reasons[0]?.code !== REASON.VerificationPending) {
+      let perPolicy = this.#decisions.get(policyName);
+      if (!perPolicy) {
+        perPolicy = new Map();
+        this.#decisions.set(policyName, perPolicy);
+      }
+      perPolicy.set(node, fresh);
+    }
+    return fresh;
+  }
+
+  /** Decisions for the node under every policy whose pool includes it. */
+  decisionsForNode(node: string, now: Instant): NodeDecision[] {
+    return this.policiesForNode(node).map((p) => this.decision(node, p, now));
+  }
+
+  /** Decisions for every known node in the policy's pool. */
+  decisionsForPolicy(policyName: string, now: Instant): NodeDecision[] {
+    return this.nodesInPool(policyName).map((n) => this.decision(n, policyName, now));
+  }
+
+  // ---- internals ----
+
+  #compute(node: string, entry: PolicyEntry, now: number): NodeDecision {
+    const { policy } = entry;
+    if (!this.#nodes.has(node)) {
+      const d = decisionWithoutToken(
+        { name: node },
+        policy,
+        now,
+        REASON.UnknownNode,
+        'the node is not known',
+        'trusts only known nodes in its pool',
+      );
+      return { ...d, validUntil: now };
+    }
+    const ref = { name: node, labels: this.#nodes.get(node) ?? {} };
+    const attestation = this.#attestations.get(node);
+    if (!nodeInPool(ref, policy)) {
+      return evaluateVerification({
+        node: ref,
+        policy,
+        verification: { ok: false, findings: [] },
+        now,
+      });
+    }
+    if (!attestation) {
+      return decisionWithoutToken(
+        ref,
+        policy,
+        now,
+        REASON.NotAttested,
+        'the node has no NodeAttestation',
+        'requires a signed attestation (zero trust)',
+      );
+    }
+    const verification = this.#verifications.get(entry.keyring)?.get(attestation.token)?.result;
+    if (!verification) {
+      this.#verify(entry.keyring, attestation.token);
+      const d = decisionWithoutToken(
+        ref,
+        policy,
+        now,
+        REASON.VerificationPending,
+        'the attestation signature is still being checked',
+        'requires a verified attestation',
+      );
+      return { ...d, validUntil: now };
+    }
+    return evaluateVerification({
+      node: ref,
+      policy,
+      verification,
+      now,
+      expectedNonce: attestation.expectedNonce,
+    });
+  }
+
+  #keyringFor(policy: EndpointTrustPolicy): VerifierKeyring {
+    const resolve = secretJwksResolver(
+      (ns, name) => this.#secrets.get(`${ns}/${name}`),
+      this.#defaultSecretNamespace,
+    );
+    const built = VerifierKeyring.forPolicy(policy, resolve);
+    const shared = this.#keyrings.get(built.fingerprint);
+    if (shared) return shared;
+    this.#keyrings.set(built.fingerprint, built);
+    return built;
+  }
+
+  #rebuildKeyrings(): void {
+    for (const [name, entry] of this.#policies) {
+      const keyring = this.#keyringFor(entry.policy);
+      if (keyring === entry.keyring) continue;
+      entry.keyring = keyring;
+      this.#invalidatePolicy(name);
+      this.#verifyForPolicy(name);
+    }
+    this.#collectKeyrings();
+  }
+
+  /** Drops keyrings (and their cached verifications) that no policy uses any more. */
+  #collectKeyrings(): void {
+    const used = new Set([...this.#policies.values()].map((e) => e.keyring));
+    for (const [fp, keyring] of this.#keyrings) {
+      if (used.has(keyring)) continue;
+      this.#keyrings.delete(fp);
+      this.#verifications.delete(keyring);
+    }
+  }
+
+  #verifyForPolicy(name: string): void {
+    const entry = this.#policies.get(name);
+    if (!entry) return;
+    for (const node of this.nodesInPool(name)) {
+      const a = this.#attestations.get(node);
+      if (a) this.#verify(entry.keyring, a.token);
+    }
+  }
+
+  #verify(keyring: VerifierKeyring, token: string): void {
+    let perKeyring = this.#verifications.get(keyring);
+    if (!perKeyring) {
+      perKeyring = new Map();
+      this.#verifications.set(keyring, perKeyring);
+    }
+    if (perKeyring.has(token)) return;
+    const entry: VerificationEntry = { done: Promise.resolve() };
+    const map = perKeyring;
+    entry.done = verifyAttestationToken(token, keyring)
+      .catch(
+        (err): TokenVerification => ({
+          ok: false,
+          findings: [
+            finding(
+              REASON.SignatureInvalid,
+              `the token could not be verified (${err instanceof Error ? err.message : 'error'})`,
+              'requires a valid signature from one of its verifiers',
+            ),
+          ],
+        }),
+      )
+      .then((result) => {
+        entry.result = result;
+        this.#pending.delete(entry.done);
+        // Only announce results that are still wanted (the token or keyring may be gone).
+        if (this.#verifications.get(keyring)?.get(token) === entry) {
+          this.#announceVerified(keyring, token);
+        }
+      });
+    this.#pending.add(entry.done);
+    map.set(token, entry);
+  }
+
+  #announceVerified(keyring: VerifierKeyring, token: string): void {
+    for (const [node, a] of this.#attestations) {
+      if (a.token !== token) continue;
+      for (const [policy, entry] of this.#policies) {
+        if (entry.keyring !== keyring) continue;
+        this.#decisions.get(policy)?.delete(node);
+        this.#emit(node, policy);
+      }
+    }
+  }
+
+  #forgetToken(token: string): void {
+    for (const a of this.#attestations.values()) if (a.token === token) return;
+    for (const perKeyring of this.#verifications.values()) perKeyring.delete(token);
+  }
+
+  #invalidateNode(node: string): void {
+    for (const policy of this.#policies.keys()) {
+      this.#decisions.get(policy)?.delete(node);
+      this.#emit(node, policy);
+    }
+  }
+
+  #invalidatePolicy(policy: string): void {
+    this.#decisions.delete(policy);
+    for (const node of this.#nodes.keys()) this.#emit(node, policy);
+  }
+
+  #emit(node: string, policy: string): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(node, policy);
+      } catch {
+        // A listener's failure must not corrupt the index.
+      }
+    }
+  }
+}
