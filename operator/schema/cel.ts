@@ -213,9 +213,11 @@ function usesIdentifier(ast: unknown, name: string): boolean {
   return false;
 }
 
+/** The first line of a cel-js error, lower-cased at the start like cel-go's ("no such key: x"). */
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0] ?? msg;
+  const line = msg.split('\n')[0] ?? msg;
+  return line.charAt(0).toLowerCase() + line.slice(1);
 }
 
 /** CEL programs for every rule in a schema, keyed by node. */

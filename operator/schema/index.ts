@@ -104,7 +104,7 @@ export function compileSchema(
           errors.push(
             fieldErrors.invalid(
               '<nil>',
-              null,
+              'null',
               'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
             ),
           );

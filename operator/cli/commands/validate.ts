@@ -1,0 +1,136 @@
+// `trustgate validate -f FILE...`: checks trustgate resources in YAML or JSON files the
+// way the API server would (CRD schema with defaults, strict unknown fields, CEL rules)
+// plus the semantic checks the webhook applies. One line per problem.
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { semanticErrors } from '../../api/semantic.ts';
+import type { FieldError } from '../../schema/errors.ts';
+import { defaultedResource, isTrustgateKind } from '../../schema/resources.ts';
+import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
+
+const USAGE = `Usage: trustgate validate -f FILE [-f FILE...]
+
+Checks every trustgate resource (NodeAttestation, EndpointTrustPolicy, WorkloadGrant) in
+the files against the CRD schemas (defaults, unknown fields, CEL rules) and the semantic
+checks of the admission webhook. Files may hold several YAML documents; a directory
+means its *.yaml, *.yml and *.json files; "-" reads standard input. Other kinds are skipped.
+
+Prints "OK kind/name" per valid resource and "FILE: kind/name: field: message" per problem.
+Exit status: 0 all valid, 1 something invalid, 2 usage error or unreadable input.`;
+
+function parseArgs(args: string[]): string[] {
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '-f' || a === '--filename') {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a file name`);
+      files.push(...v.split(',').filter(Boolean));
+    } else if (a.startsWith('--filename=')) {
+      files.push(...a.slice('--filename='.length).split(',').filter(Boolean));
+    } else {
+      throw new UsageError(`unexpected argument "${a}"\n\n${USAGE}`);
+    }
+  }
+  if (files.length === 0) throw new UsageError(`no input: give -f FILE\n\n${USAGE}`);
+  return files;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The files a -f argument names: itself, or the manifests in a directory. */
+async function expand(file: string): Promise<string[]> {
+  if (file === '-') return [file];
+  const info = await stat(file).catch(() => undefined);
+  if (!info) throw new UsageError(`${file}: no such file or directory`);
+  if (!info.isDirectory()) return [file];
+  const names = (await readdir(file)).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
+  return names.map((n) => path.join(file, n));
+}
+
+async function readDocuments(file: string): Promise<unknown[]> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  let docs: unknown[];
+  try {
+    docs = yaml.loadAll(text);
+  } catch (err) {
+    const reason = err instanceof yaml.YAMLException ? err.reason : String(err);
+    const line = err instanceof yaml.YAMLException ? ` (line ${err.mark.line + 1})` : '';
+    throw new UsageError(`${file}: not valid YAML: ${reason}${line}`);
+  }
+  // A v1 List carries its resources in items, as kubectl apply accepts.
+  return docs.flatMap((d) => {
+    const o = d as { kind?: unknown; items?: unknown };
+    return o && typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)
+      ? o.items
+      : [d];
+  });
+}
+
+function identify(doc: unknown): string {
+  const o = doc as { kind?: unknown; metadata?: { name?: unknown } };
+  const name = typeof o?.metadata?.name === 'string' ? o.metadata.name : '<unnamed>';
+  return `${String(o?.kind)}/${name}`;
+}
+
+/** Schema and semantic problems of one trustgate resource. */
+export async function validateResource(doc: unknown): Promise<FieldError[]> {
+  const { object, errors } = defaultedResource(doc);
+  // A field the schema already faulted is not reported twice.
+  const faulted = new Set(errors.map((e) => e.field));
+  const semantic = (await semanticErrors(object)).filter((e) => !faulted.has(e.field));
+  return [...errors, ...semantic];
+}
+
+async function run(args: string[], io: CliIO): Promise<number> {
+  const inputs = parseArgs(args);
+  const files = (await Promise.all(inputs.map(expand))).flat();
+  // Read everything first: unreadable input is a usage error, reported before any result.
+  const perFile = await Promise.all(
+    files.map(async (f) => ({ file: f, docs: await readDocuments(f) })),
+  );
+  let invalid = false;
+  let checked = 0;
+  for (const { file, docs } of perFile) {
+    const label = file === '-' ? '<stdin>' : file;
+    for (const doc of docs) {
+      if (doc === null || doc === undefined) continue;
+      const o = doc as { apiVersion?: unknown };
+      const looksTrustgate =
+        typeof o.apiVersion === 'string' && o.apiVersion.startsWith('trustgate.dev/');
+      if (!isTrustgateKind(doc) && !looksTrustgate) continue;
+      checked++;
+      const errors = await validateResource(doc);
+      if (errors.length === 0) {
+        io.stdout(`OK ${identify(doc)}\n`);
+        continue;
+      }
+      invalid = true;
+      for (const e of errors) {
+        io.stdout(`${label}: ${identify(doc)}: ${e.field ? `${e.field}: ` : ''}${e.message}\n`);
+      }
+    }
+  }
+  if (checked === 0) io.stderr('warning: no trustgate resources found in the input\n');
+  return invalid ? EXIT.failed : EXIT.ok;
+}
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'Check trustgate resources in files against the CRD schemas and semantic rules',
+  usage: USAGE,
+  run,
+};
