@@ -43,7 +43,14 @@ interface CheckedHeader {
 
 function checkHeader(token: string): CheckedHeader | Finding {
   const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((p) => SEGMENT_RE.test(p))) {
+  // The signature may be empty here so that `alg: none` is reported as a refused algorithm.
+  const [head = '', body = '', signature = ''] = parts;
+  if (
+    parts.length !== 3 ||
+    !SEGMENT_RE.test(head) ||
+    !SEGMENT_RE.test(body) ||
+    !(signature === '' || SEGMENT_RE.test(signature))
+  ) {
     return finding(
       REASON.MalformedToken,
       'the token is not a compact JWS (three base64url parts)',
@@ -52,7 +59,7 @@ function checkHeader(token: string): CheckedHeader | Finding {
   }
   let header: unknown;
   try {
-    header = decodeSegment(parts[0] as string);
+    header = decodeSegment(head);
   } catch {
     return finding(
       REASON.MalformedToken,
