@@ -1,5 +1,5 @@
 // Shared fixtures for the trust tests: real keys, real signed tokens, and a policy.
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type {
   EndpointTrustPolicy,
   NodeAttestation,

@@ -1,6 +1,6 @@
 // Forged and broken attestation tokens: each must be refused with its own reason code.
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { exportSPKI, SignJWT } from 'jose';
+import { type CryptoKey, exportSPKI, importJWK, SignJWT } from 'jose';
 import { decideNodeTrust, REASON, type ReasonCode } from '../../../operator/trust/index.ts';
 import {
   attestation,
@@ -84,15 +84,7 @@ describe('forged tokens', () => {
   });
 
   test('HMAC signed with the public key', async () => {
-    const pem = await exportSPKI(
-      (await crypto.subtle.importKey(
-        'jwk',
-        key.publicJwk as JsonWebKey,
-        { name: 'ECDSA', namedCurve: 'P-256' },
-        true,
-        ['verify'],
-      )) as CryptoKey,
-    );
+    const pem = await exportSPKI((await importJWK(key.publicJwk, 'ES256')) as CryptoKey);
     for (const secret of [pem, JSON.stringify(key.publicJwk)]) {
       const token = await new SignJWT(earClaims())
         .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
