@@ -220,8 +220,14 @@ describe('the ValidatingWebhookConfiguration', () => {
           'pods/binding',
           'pods/ephemeralcontainers',
           'serviceaccounts/token',
+          'endpointtrustpolicies',
+          'workloadgrants',
         ]),
       );
+      // A webhook outage must never stop verifiers refreshing attestations (every node
+      // would go stale and be revoked), nor block the controllers' status writes.
+      expect(resources).not.toContain('nodeattestations');
+      expect(resources.filter((r: string) => r.endsWith('/status'))).toEqual([]);
     },
   );
 
