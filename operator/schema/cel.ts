@@ -142,7 +142,7 @@ class CelTypes {
         return value;
       case 'array':
         return Array.isArray(value) && node.items
-          ? value.map((v) => this.toCel(v, node.items as SchemaNode))
+          ? Array.from(value, (v) => this.toCel(v, node.items as SchemaNode))
           : toDyn(value);
       case 'object': {
         if (!isObject(value)) return value;
@@ -192,7 +192,7 @@ class CelTypes {
 
 function toDyn(value: unknown): unknown {
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
-  if (Array.isArray(value)) return value.map(toDyn);
+  if (Array.isArray(value)) return Array.from(value, toDyn);
   if (isObject(value))
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toDyn(v)]));
   return value;

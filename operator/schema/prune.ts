@@ -32,8 +32,15 @@ const OBJECT_META_FIELDS = new Set([
 
 const TYPE_META = new Set(['apiVersion', 'kind']);
 
+/** A deep copy of a JSON value, made of this realm's arrays and objects (CEL checks constructors). */
 export function deepCopy<T>(value: T): T {
-  return structuredClone(value);
+  if (Array.isArray(value)) return Array.from(value, deepCopy) as T;
+  if (isObject(value)) {
+    const out: JSONObject = {};
+    for (const [k, v] of Object.entries(value)) out[k] = deepCopy(v);
+    return out as T;
+  }
+  return value;
 }
 
 /** Removes fields the schema does not know; returns their paths (`spec.foo`). */
