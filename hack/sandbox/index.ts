@@ -1,14 +1,24 @@
 // The sandbox control plane: an HTTPS server speaking enough of the Kubernetes REST API
-// for client-node and kubectl. `startSandbox()` starts one in-process.
+// for client-node and kubectl, with an in-memory store. `startSandbox()` starts one
+// in-process; `trustgate sandbox` runs one from the command line.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ObjectAPI } from './api.ts';
+import { crdHooks } from './crds.ts';
+import { Handlers } from './handlers.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
+import { NamespaceLifecycle, seedNamespaces } from './namespaces.ts';
+import { podHooks } from './pods.ts';
+import { Registry } from './registry.ts';
+import { type ResourceType, resourceKey } from './resources.ts';
+import { serviceHooks } from './services.ts';
+import { Store } from './store.ts';
 import { createServingMaterial } from './tls.ts';
-import { createTokenAuthority } from './tokens.ts';
-import type { SandboxContext } from './types.ts';
+import { createTokenAuthority, type TokenAuthority } from './tokens.ts';
+import type { KubeObject, ResourceRef, SandboxContext } from './types.ts';
 
 export interface SandboxOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -16,6 +26,12 @@ export interface SandboxOptions {
   /** Where the kubeconfig is written; a fresh temp directory by default. */
   dir?: string;
   host?: '127.0.0.1';
+  /** Concurrent non-watch requests before 429 (kube's default max-requests-inflight is 400). */
+  maxInflight?: number;
+  /** Watch events kept per resource for resume; older resourceVersions get 410 Expired. */
+  watchHistory?: number;
+  /** How often watches that allow bookmarks get one (kube: about a minute). */
+  bookmarkIntervalMs?: number;
 }
 
 export interface Sandbox {
@@ -23,30 +39,84 @@ export interface Sandbox {
   kubeconfigPath: string;
   caPem: string;
   adminToken: string;
+  /** Bearer token of the kubelet identity system:node:<nodeName>. */
   nodeToken(nodeName: string): string;
+  /** The token authority (TokenRequest, TokenReview, scheduler token...). */
+  tokens: TokenAuthority;
+  /** Direct access to objects, for seeding benchmarks and white-box checks. */
+  objects: ObjectAPI;
+  /** Seeds an object without going through HTTP or admission (benchmarks, fixtures). */
+  seed(group: string, version: string, resource: string, obj: KubeObject): void;
   stop(): Promise<void>;
+}
+
+function readerOf(store: Store): SandboxContext['store'] {
+  const key = (ref: ResourceRef) => resourceKey(ref.group, ref.resource);
+  return {
+    get(ref, namespace, name) {
+      const e = store.get(key(ref), namespace ?? '', name);
+      return e ? (JSON.parse(e.json) as KubeObject) : undefined;
+    },
+    list(ref, namespace) {
+      return store.list(key(ref), namespace).map((e) => JSON.parse(e.json) as KubeObject);
+    },
+  };
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const host = opts.host ?? '127.0.0.1';
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'trustgate-sandbox-')));
   const tls = await createServingMaterial([host, 'localhost']);
-  const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ major: '1', minor: '35', gitVersion: 'v1.35.0-trustgate-sandbox' }));
+  let handlers: Handlers | undefined;
+  const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    if (!handlers) {
+      res.writeHead(503).end();
+      return;
+    }
+    void handlers.handle(req, res);
   });
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
-  const url = `https://${host}:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://${host}:${port}`;
+
+  const store = new Store({ historySize: opts.watchHistory ?? 20_000 });
+  const registry = new Registry();
   const ctx: SandboxContext = {
-    store: { get: () => undefined, list: () => [] },
+    store: readerOf(store),
     url,
     caPem: tls.caPem,
     resolveService: () => undefined,
   };
+  const api = new ObjectAPI(store, registry, ctx);
   const tokens = await createTokenAuthority(ctx);
+  const builtin = (resource: string, group = '', version = 'v1') => {
+    const t = registry.lookup(group, version, resource);
+    if (!t) throw new Error(`built-in ${resource} missing`);
+    return t;
+  };
+  const lifecycle = new NamespaceLifecycle(api, tls.caPem);
+  api.hooks.set('namespaces', lifecycle.hooks());
+  api.hooks.set('pods', podHooks(api, builtin('serviceaccounts')));
+  api.hooks.set('services', serviceHooks());
+  api.hooks.set('secrets', {
+    afterWrite: (secret) => void fillLegacyToken(api, tokens, builtin('secrets'), secret),
+  });
+  api.hooks.set(
+    'customresourcedefinitions.apiextensions.k8s.io',
+    crdHooks(api, builtin('customresourcedefinitions', 'apiextensions.k8s.io')),
+  );
+  seedNamespaces(api, lifecycle);
+
+  handlers = new Handlers(api, tokens, {
+    maxInflight: opts.maxInflight ?? 400,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+    serverAddress: `${host}:${port}`,
+  });
+
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   await writeFile(kubeconfigPath, renderKubeconfig(url, tls.caPem, tokens.adminToken), {
     mode: 0o600,
@@ -57,10 +127,42 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     caPem: tls.caPem,
     adminToken: tokens.adminToken,
     nodeToken: (name) => tokens.nodeToken(name),
+    tokens,
+    objects: api,
+    seed: (group, version, resource, obj) =>
+      api.seed(builtinOrCustom(registry, group, version, resource), obj),
     stop: () =>
       new Promise<void>((resolve) => {
-        server.closeAllConnections();
+        api.stopTimers();
+        lifecycle.stop();
         server.close(() => resolve());
+        server.closeAllConnections();
       }),
   };
+}
+
+function builtinOrCustom(
+  registry: Registry,
+  group: string,
+  version: string,
+  resource: string,
+): ResourceType {
+  const t = registry.lookup(group, version, resource);
+  if (!t) throw new Error(`the sandbox does not serve ${group}/${version} ${resource}`);
+  return t;
+}
+
+/** The token controller: a legacy service-account token Secret gets its token filled in. */
+async function fillLegacyToken(
+  api: ObjectAPI,
+  tokens: TokenAuthority,
+  t: ResourceType,
+  secret: KubeObject,
+): Promise<void> {
+  const filled = await tokens.populateLegacySecret(secret);
+  if (!filled) return;
+  const current = api.tryRead(t, secret.metadata.namespace ?? '', secret.metadata.name ?? '');
+  if (!current || current.metadata.uid !== secret.metadata.uid) return;
+  filled.metadata.resourceVersion = current.metadata.resourceVersion;
+  api.writeInternal(t, filled);
 }

@@ -1,0 +1,257 @@
+// The three patch formats kube accepts: JSON merge patch (RFC 7386), JSON patch
+// (RFC 6902) and strategic merge patch (merge keys for lists of the built-in kinds).
+// Pure functions: they return a new document and throw StatusErrors on bad patches.
+import { errors } from './errors.ts';
+
+type Json = unknown;
+type JsonObject = Record<string, Json>;
+
+const isObject = (v: Json): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export function jsonMergePatch(target: Json, patch: Json): Json {
+  if (!isObject(patch)) return clone(patch);
+  const result: JsonObject = isObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = jsonMergePatch(result[key], value);
+  }
+  return result;
+}
+
+function unescapePointer(token: string): string {
+  return token.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function parsePointer(pointer: unknown): string[] {
+  if (typeof pointer !== 'string' || (pointer !== '' && !pointer.startsWith('/'))) {
+    throw errors.badRequest(`the JSON patch path "${String(pointer)}" is not a JSON pointer`);
+  }
+  return pointer === '' ? [] : pointer.slice(1).split('/').map(unescapePointer);
+}
+
+function arrayIndex(arr: Json[], token: string, forAdd: boolean): number {
+  if (forAdd && token === '-') return arr.length;
+  if (!/^(0|[1-9]\d*)$/.test(token)) throw errors.badRequest(`invalid array index "${token}"`);
+  const i = Number(token);
+  if (i > arr.length || (!forAdd && i === arr.length)) {
+    throw errors.badRequest(`array index ${i} out of bounds`);
+  }
+  return i;
+}
+
+/** Returns the parent container and last token of `path`, failing like kube when absent. */
+function locate(doc: Json, tokens: string[], op: string): { parent: Json; last: string } {
+  let node = doc;
+  for (const token of tokens.slice(0, -1)) {
+    if (Array.isArray(node)) node = node[arrayIndex(node, token, false)];
+    else if (isObject(node) && token in node) node = node[token];
+    else
+      throw errors.badRequest(
+        `the server rejected our request due to an error in our request: ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
+      );
+  }
+  return { parent: node, last: tokens[tokens.length - 1] ?? '' };
+}
+
+function getAt(doc: Json, tokens: string[], op: string): Json {
+  if (tokens.length === 0) return doc;
+  const { parent, last } = locate(doc, tokens, op);
+  if (Array.isArray(parent)) return parent[arrayIndex(parent, last, false)];
+  if (isObject(parent) && last in parent) return parent[last];
+  throw errors.badRequest(
+    `the server rejected our request due to an error in our request: ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
+  );
+}
+
+function removeAt(doc: Json, tokens: string[], op: string): Json {
+  const { parent, last } = locate(doc, tokens, op);
+  if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, last, false), 1)[0];
+  if (isObject(parent) && last in parent) {
+    const value = parent[last];
+    delete parent[last];
+    return value;
+  }
+  throw errors.badRequest(
+    `the server rejected our request due to an error in our request: ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
+  );
+}
+
+function addAt(doc: Json, tokens: string[], value: Json, op: string): Json {
+  if (tokens.length === 0) return value;
+  const { parent, last } = locate(doc, tokens, op);
+  if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, true), 0, value);
+  else if (isObject(parent)) parent[last] = value;
+  else
+    throw errors.badRequest(
+      `${op} operation does not apply: "/${tokens.join('/')}" has no parent object`,
+    );
+  return doc;
+}
+
+export function jsonPatch(target: Json, patch: Json): Json {
+  if (!Array.isArray(patch)) {
+    throw errors.badRequest('the JSON patch must be an array of operations');
+  }
+  let doc = clone(target);
+  for (const raw of patch) {
+    if (!isObject(raw)) throw errors.badRequest('each JSON patch operation must be an object');
+    const op = raw.op;
+    const path = parsePointer(raw.path);
+    switch (op) {
+      case 'add':
+        if (!('value' in raw)) throw errors.badRequest('add operation requires a value');
+        doc = addAt(doc, path, clone(raw.value), op);
+        break;
+      case 'remove':
+        removeAt(doc, path, op);
+        break;
+      case 'replace':
+        if (!('value' in raw)) throw errors.badRequest('replace operation requires a value');
+        if (path.length === 0) doc = clone(raw.value);
+        else {
+          removeAt(doc, path, op);
+          doc = addAt(doc, path, clone(raw.value), op);
+        }
+        break;
+      case 'move': {
+        const value = removeAt(doc, parsePointer(raw.from), op);
+        doc = addAt(doc, path, value, op);
+        break;
+      }
+      case 'copy':
+        doc = addAt(doc, path, clone(getAt(doc, parsePointer(raw.from), op)), op);
+        break;
+      case 'test':
+        if (JSON.stringify(getAt(doc, path, op)) !== JSON.stringify(raw.value)) {
+          throw errors.badRequest(
+            `the server rejected our request due to an error in our request: testing value /${path.join('/')} failed`,
+          );
+        }
+        break;
+      default:
+        throw errors.badRequest(`Unexpected kind: ${String(op)}`);
+    }
+  }
+  return doc;
+}
+
+/**
+ * How a list field merges in a strategic merge patch: by `mergeKey` (objects), as a set
+ * (`merge` of primitives), or replaced whole (absent from the table).
+ * Paths use dots with `[]` for list items, starting below the object root.
+ */
+export type ListStrategies = Record<string, { mergeKey?: string }>;
+
+const POD_SPEC: ListStrategies = {
+  'spec.containers': { mergeKey: 'name' },
+  'spec.initContainers': { mergeKey: 'name' },
+  'spec.ephemeralContainers': { mergeKey: 'name' },
+  'spec.volumes': { mergeKey: 'name' },
+  'spec.imagePullSecrets': { mergeKey: 'name' },
+  'spec.containers[].env': { mergeKey: 'name' },
+  'spec.containers[].ports': { mergeKey: 'containerPort' },
+  'spec.containers[].volumeMounts': { mergeKey: 'mountPath' },
+  'spec.initContainers[].env': { mergeKey: 'name' },
+  'spec.initContainers[].volumeMounts': { mergeKey: 'mountPath' },
+  'status.conditions': { mergeKey: 'type' },
+  'status.containerStatuses': { mergeKey: 'name' },
+};
+
+const META: ListStrategies = {
+  'metadata.finalizers': {},
+  'metadata.ownerReferences': { mergeKey: 'uid' },
+};
+
+/** Merge strategies of the built-in kinds, by kind. Kinds absent here merge lists atomically. */
+export const STRATEGIES: Record<string, ListStrategies> = {
+  Pod: { ...META, ...POD_SPEC },
+  Node: {
+    ...META,
+    'spec.taints': { mergeKey: 'key' },
+    'status.conditions': { mergeKey: 'type' },
+    'status.addresses': { mergeKey: 'type' },
+  },
+  ServiceAccount: { ...META, secrets: { mergeKey: 'name' } },
+  Namespace: META,
+  Secret: META,
+  ConfigMap: META,
+  Event: META,
+  Lease: META,
+  ValidatingWebhookConfiguration: { ...META, webhooks: { mergeKey: 'name' } },
+  CustomResourceDefinition: META,
+};
+
+export function strategicMergePatch(target: Json, patch: Json, strategies: ListStrategies): Json {
+  if (!isObject(patch)) throw errors.badRequest('the strategic merge patch must be a JSON object');
+  return mergeMap(isObject(target) ? target : {}, patch, '', strategies);
+}
+
+function mergeMap(target: JsonObject, patch: JsonObject, path: string, s: ListStrategies): Json {
+  const directive = patch.$patch;
+  if (directive === 'replace') {
+    const { $patch: _, ...rest } = patch;
+    return clone(rest);
+  }
+  if (directive === 'delete') return undefined;
+  const result: JsonObject = { ...target };
+  const retain = patch.$retainKeys;
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === '$patch' || key === '$retainKeys' || key.startsWith('$setElementOrder/')) continue;
+    if (key.startsWith('$deleteFromPrimitiveList/')) {
+      const field = key.slice('$deleteFromPrimitiveList/'.length);
+      const current = result[field];
+      if (Array.isArray(current) && Array.isArray(value)) {
+        result[field] = current.filter((v) => !value.includes(v as never));
+      }
+      continue;
+    }
+    const childPath = path ? `${path}.${key}` : key;
+    if (value === null) {
+      delete result[key];
+    } else if (Array.isArray(value)) {
+      result[key] = mergeList(result[key], value, childPath, s);
+    } else if (isObject(value)) {
+      const merged = mergeMap(isObject(result[key]) ? result[key] : {}, value, childPath, s);
+      if (merged === undefined) delete result[key];
+      else result[key] = merged;
+    } else {
+      result[key] = value;
+    }
+  }
+  if (Array.isArray(retain)) {
+    for (const key of Object.keys(result)) if (!retain.includes(key)) delete result[key];
+  }
+  return result;
+}
+
+function mergeList(target: Json, patch: Json[], path: string, s: ListStrategies): Json {
+  const strategy = s[path];
+  const current = Array.isArray(target) ? target : [];
+  if (patch.some((p) => isObject(p) && p.$patch === 'replace')) {
+    return clone(patch.filter((p) => !(isObject(p) && p.$patch === 'replace')));
+  }
+  if (!strategy) return clone(patch);
+  const key = strategy.mergeKey;
+  if (!key) {
+    // A merged list of primitives is a set union that keeps order.
+    const out = [...current];
+    for (const v of patch) if (!out.includes(v)) out.push(clone(v));
+    return out;
+  }
+  const out = current.map((item) => clone(item));
+  const itemPath = `${path}[]`;
+  for (const p of patch) {
+    if (!isObject(p)) continue;
+    const idx = out.findIndex((item) => isObject(item) && item[key] === p[key]);
+    if (p.$patch === 'delete') {
+      if (idx >= 0) out.splice(idx, 1);
+      continue;
+    }
+    if (idx >= 0) out[idx] = mergeMap(out[idx] as JsonObject, p, itemPath, s);
+    else out.push(mergeMap({}, p, itemPath, s));
+  }
+  return out;
+}
