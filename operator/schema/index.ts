@@ -59,12 +59,17 @@ const BLOCKING = new Set([
 
 /** Compiles an openAPIV3Schema once; schema problems are reported in `schemaErrors`, never thrown. */
 export function compileSchema(
-  openAPIV3Schema: SchemaInput,
+  openAPIV3Schema: SchemaInput | Record<string, unknown>,
   opts: CompileOptions = {},
 ): CompiledSchema {
   const resourceRoot = opts.resourceRoot ?? true;
   const schemaErrors: FieldError[] = [];
-  const root: SchemaNode = buildNode(openAPIV3Schema, 'openAPIV3Schema', schemaErrors, true);
+  const root: SchemaNode = buildNode(
+    openAPIV3Schema as SchemaInput,
+    'openAPIV3Schema',
+    schemaErrors,
+    true,
+  );
   let cel: CelRules | undefined;
   if (root.hasRulesBelow) {
     try {

@@ -37,7 +37,15 @@ export function deepCopy<T>(value: T): T {
   if (Array.isArray(value)) return Array.from(value, deepCopy) as T;
   if (isObject(value)) {
     const out: JSONObject = {};
-    for (const [k, v] of Object.entries(value)) out[k] = deepCopy(v);
+    for (const [k, v] of Object.entries(value)) {
+      // A JSON key "__proto__" is data, never the prototype.
+      Object.defineProperty(out, k, {
+        value: deepCopy(v),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
     return out as T;
   }
   return value;
