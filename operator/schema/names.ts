@@ -66,11 +66,11 @@ export function qualifiedNameErrors(value: string): string[] {
     else for (const e of dns1123SubdomainErrors(prefix)) errs.push(`prefix part ${e}`);
   } else {
     return [
-      regexError(
+      `${regexError(
         "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
         QUALIFIED_NAME_FMT,
         ['MyName', 'my.name', '123-abc'],
-      ) + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+      )} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
     ];
   }
   if (name.length === 0) errs.push('name part must be non-empty');
