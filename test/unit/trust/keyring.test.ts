@@ -8,7 +8,6 @@ import {
 import {
   CI_NODE,
   earClaims,
-  ISSUER,
   makeKey,
   NOW,
   policy,
