@@ -5,15 +5,7 @@ import {
   tierOfClaim,
   VerifierKeyring,
 } from '../../../operator/trust/index.ts';
-import {
-  CI_NODE,
-  earClaims,
-  makeKey,
-  NOW,
-  policy,
-  sign,
-  type TestKey,
-} from './fixtures.ts';
+import { CI_NODE, earClaims, makeKey, NOW, policy, sign, type TestKey } from './fixtures.ts';
 
 let a: TestKey;
 let b: TestKey;
