@@ -113,15 +113,17 @@ function namespaceSelectorVerdict(
   ) {
     return { matches: matcher(labelsOf(attrs.object)) };
   }
-  const labels = env.namespaceLabels(attrs.namespace);
+  // kube gives requests on a Namespace the namespace's own name; accept either form.
+  const namespace = attrs.namespace || (isNamespace ? attrs.name : '');
+  const labels = env.namespaceLabels(namespace);
   if (labels === undefined) {
     return {
       matches: false,
       error: {
         code: 404,
         reason: 'NotFound',
-        message: `namespaces "${attrs.namespace}" not found`,
-        details: { name: attrs.namespace, kind: 'namespaces' },
+        message: `namespaces "${namespace}" not found`,
+        details: { name: namespace, kind: 'namespaces' },
       },
     };
   }
