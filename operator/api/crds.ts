@@ -11,7 +11,6 @@ import {
   int,
   type JSONSchemaProps,
   labelSelector,
-  map,
   obj,
   str,
 } from './schema-builders.ts';
@@ -250,49 +249,65 @@ const policySpec = obj(
         ],
       },
     ),
-    workloadIdentity: obj('What governed workloads need.', {
-      requireGrant: bool('Governed pods need an active WorkloadGrant for their service account.', {
-        default: true,
-      }),
-      maxExpirationSeconds: int(
-        'Ceiling on projected service-account token lifetimes, whatever the grant says.',
-        { minimum: 600, maximum: 31536000, default: 3600 },
-      ),
-      allowLegacyTokenSecrets: bool(
-        'Allow volumes of kubernetes.io/service-account-token Secrets (long-lived tokens).',
-        { default: false },
-      ),
-    }),
-    enforcement: obj('How the policy is enforced.', {
-      mode: enumOf(
-        'Enforce denies and revokes; Audit admits with warnings and only reports.',
-        ['Enforce', 'Audit'],
-        {
-          default: 'Enforce',
-        },
-      ),
-      onDrift: obj('What happens when a governed node stops being trusted.', {
-        gracePeriod: duration('How long a node may be untrusted before drift actions start.', {
-          default: '0s',
-        }),
-        bootstrapGracePeriod: duration(
-          'How long a new node may run without any attestation before it counts as drifted.',
-          { default: '10m' },
+    workloadIdentity: obj(
+      'What governed workloads need.',
+      {
+        requireGrant: bool(
+          'Governed pods need an active WorkloadGrant for their service account.',
+          {
+            default: true,
+          },
         ),
-        taint: bool('Taint the node trustgate.dev/untrusted=<policy>:NoSchedule.', {
-          default: true,
-        }),
-        podAction: enumOf(
-          'How governed pods on a drifted node are removed; ForceDelete kills their bound tokens soonest.',
-          ['ForceDelete', 'Delete', 'Evict', 'None'],
-          { default: 'ForceDelete' },
+        maxExpirationSeconds: int(
+          'Ceiling on projected service-account token lifetimes, whatever the grant says.',
+          { minimum: 600, maximum: 31536000, default: 3600 },
         ),
-        deleteLegacyTokenSecrets: bool(
-          'Delete legacy token Secrets of the affected service accounts.',
-          { default: true },
+        allowLegacyTokenSecrets: bool(
+          'Allow volumes of kubernetes.io/service-account-token Secrets (long-lived tokens).',
+          { default: false },
         ),
-      }),
-    }),
+      },
+      // default {} makes the API server fill the nested defaults when the object is absent.
+      { default: {} },
+    ),
+    enforcement: obj(
+      'How the policy is enforced.',
+      {
+        mode: enumOf(
+          'Enforce denies and revokes; Audit admits with warnings and only reports.',
+          ['Enforce', 'Audit'],
+          {
+            default: 'Enforce',
+          },
+        ),
+        onDrift: obj(
+          'What happens when a governed node stops being trusted.',
+          {
+            gracePeriod: duration('How long a node may be untrusted before drift actions start.', {
+              default: '0s',
+            }),
+            bootstrapGracePeriod: duration(
+              'How long a new node may run without any attestation before it counts as drifted.',
+              { default: '10m' },
+            ),
+            taint: bool('Taint the node trustgate.dev/untrusted=<policy>:NoSchedule.', {
+              default: true,
+            }),
+            podAction: enumOf(
+              'How governed pods on a drifted node are removed; ForceDelete kills their bound tokens soonest.',
+              ['ForceDelete', 'Delete', 'Evict', 'None'],
+              { default: 'ForceDelete' },
+            ),
+            deleteLegacyTokenSecrets: bool(
+              'Delete legacy token Secrets of the affected service accounts.',
+              { default: true },
+            ),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
     exemptions: arr(
       'Break-glass exemptions; each ends at its expiry.',
       obj(
