@@ -2,13 +2,13 @@
 // way the API server would (CRD schema with defaults, strict unknown fields, CEL rules)
 // plus the semantic checks the webhook applies. One line per problem.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import yaml from 'js-yaml';
 import { semanticErrors } from '../../api/semantic.ts';
 import type { FieldError } from '../../schema/errors.ts';
 import { defaultedResource, isTrustgateKind } from '../../schema/resources.ts';
 import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
+import { readDocuments } from '../read-input.ts';
 
 const USAGE = `Usage: trustgate validate -f FILE [-f FILE...]
 
@@ -38,12 +38,6 @@ function parseArgs(args: string[]): string[] {
   return files;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The files a -f argument names: itself, or the manifests in a directory. */
 async function expand(file: string): Promise<string[]> {
   if (file === '-') return [file];
@@ -52,32 +46,6 @@ async function expand(file: string): Promise<string[]> {
   if (!info.isDirectory()) return [file];
   const names = (await readdir(file)).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
   return names.map((n) => path.join(file, n));
-}
-
-async function readDocuments(file: string): Promise<unknown[]> {
-  let text: string;
-  try {
-    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(
-      `${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
-  let docs: unknown[];
-  try {
-    docs = yaml.loadAll(text);
-  } catch (err) {
-    const reason = err instanceof yaml.YAMLException ? err.reason : String(err);
-    const line = err instanceof yaml.YAMLException ? ` (line ${err.mark.line + 1})` : '';
-    throw new UsageError(`${file}: not valid YAML: ${reason}${line}`);
-  }
-  // A v1 List carries its resources in items, as kubectl apply accepts.
-  return docs.flatMap((d) => {
-    const o = d as { kind?: unknown; items?: unknown };
-    return o && typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)
-      ? o.items
-      : [d];
-  });
 }
 
 function identify(doc: unknown): string {
