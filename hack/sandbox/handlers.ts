@@ -114,7 +114,7 @@ export class Handlers {
     if (path === '.well-known/openid-configuration') {
       return sendJSON(res, 200, this.tokens.openIDConfiguration());
     }
-    const doc = openAPIDocument(this.api.registry, path, req.headers.accept);
+    const doc = openAPIDocument(this.api.registry, path);
     if (doc === undefined) throw errors.pathNotFound();
     return sendJSON(res, 200, doc);
   }
@@ -266,7 +266,11 @@ export class Handlers {
 
   private async body(req: IncomingMessage): Promise<KubeObject> {
     const type = mediaType(req);
-    if (!['application/json', 'application/yaml', '*/*', ''].includes(type))
+    if (
+      !['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', ''].includes(
+        type,
+      )
+    )
       throw errors.unsupportedMediaType(type);
     const parsed = decodeBody(await readBody(req), type);
     if (!isRecord(parsed)) throw errors.badRequest('the body of the request must be a JSON object');
@@ -390,6 +394,20 @@ export class Handlers {
     const asTable = this.wantsTable(req);
     const timeout = Number(q.get('timeoutSeconds') ?? '');
     const include = includeObject(q);
+    const initialEvents = q.get('sendInitialEvents') === 'true';
+    if (
+      initialEvents &&
+      (q.get('allowWatchBookmarks') !== 'true' || q.get('resourceVersionMatch') !== 'NotOlderThan')
+    ) {
+      throw errors.invalid('meta.k8s.io', 'ListOptions', '', [
+        {
+          reason: 'FieldValueForbidden',
+          field: 'sendInitialEvents',
+          message:
+            'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks',
+        },
+      ]);
+    }
     serveWatch(this.api.store, res, {
       resourceKey: r.resourceKey,
       kind: t.kind,
@@ -400,6 +418,7 @@ export class Handlers {
       resourceVersion: q.get('resourceVersion') ?? undefined,
       timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : 1800,
       bookmarks: q.get('allowWatchBookmarks') === 'true',
+      initialEvents,
       bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
       ...(asTable
         ? {

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import yaml from 'js-yaml';
 import { errors, StatusError } from './errors.ts';
+import { decodeKubeProtobuf } from './protobuf.ts';
 
 /** kube-apiserver's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -34,6 +35,7 @@ export function mediaType(req: IncomingMessage): string {
 
 /** Decodes a JSON or YAML body; malformed input is a 400 like kube's decoder errors. */
 export function decodeBody(body: Buffer, type: string): unknown {
+  if (type === 'application/vnd.kubernetes.protobuf') return decodeKubeProtobuf(body);
   const text = body.toString('utf8');
   if (text.trim() === '') throw errors.badRequest('the body of the request was empty');
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {

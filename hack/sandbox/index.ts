@@ -103,6 +103,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   api.hooks.set('pods', podHooks(api, builtin('serviceaccounts')));
   api.hooks.set('services', serviceHooks());
   api.hooks.set('secrets', {
+    prepareCreate: (secret) => {
+      secret.type ??= 'Opaque';
+    },
     afterWrite: (secret) => void fillLegacyToken(api, tokens, builtin('secrets'), secret),
   });
   api.hooks.set(

@@ -1,10 +1,62 @@
-// /openapi/v2 and /openapi/v3: not served yet (kubectl falls back, see README).
+// A minimal /openapi/v3: one document per group-version listing the PATCH operation of
+// every resource with its fieldValidation parameter. That is what kubectl reads to learn
+// the server validates fields itself (it then sends fieldValidation=Strict instead of
+// validating client-side against a full schema). /openapi/v2 is not served (404).
+import { createHash } from 'node:crypto';
 import type { Registry } from './registry.ts';
+import type { ResourceType } from './resources.ts';
 
-export function openAPIDocument(
-  _registry: Registry,
-  _path: string,
-  _accept: string | undefined,
-): unknown {
-  return undefined;
+function gvPath(t: Pick<ResourceType, 'group' | 'version'>): string {
+  return t.group ? `apis/${t.group}/${t.version}` : `api/${t.version}`;
+}
+
+function byGroupVersion(registry: Registry): Map<string, ResourceType[]> {
+  const out = new Map<string, ResourceType[]>();
+  for (const t of registry.all()) out.set(gvPath(t), [...(out.get(gvPath(t)) ?? []), t]);
+  return out;
+}
+
+function gvDocument(types: ResourceType[]): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const t of types) {
+    if (!t.verbs.includes('patch')) continue;
+    const scope = t.namespaced ? '/namespaces/{namespace}' : '';
+    paths[`/${gvPath(t)}${scope}/${t.resource}/{name}`] = {
+      patch: {
+        operationId: `patch${t.kind}`,
+        'x-kubernetes-action': 'patch',
+        'x-kubernetes-group-version-kind': { group: t.group, version: t.version, kind: t.kind },
+        parameters: ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({
+          name,
+          in: 'query',
+          schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true },
+        })),
+        responses: { '200': { description: 'OK' } },
+      },
+    };
+  }
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.35.0' },
+    paths,
+    components: { schemas: {} },
+  };
+}
+
+const hashOf = (doc: unknown) =>
+  createHash('sha512').update(JSON.stringify(doc)).digest('hex').slice(0, 128).toUpperCase();
+
+/** The document for `path` ("openapi/v3" or "openapi/v3/apis/g/v"), or undefined (404). */
+export function openAPIDocument(registry: Registry, path: string): unknown {
+  if (!path.startsWith('openapi/v3')) return undefined;
+  const groups = byGroupVersion(registry);
+  if (path === 'openapi/v3') {
+    const paths: Record<string, unknown> = {};
+    for (const [gv, types] of groups) {
+      paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=${hashOf(gvDocument(types))}` };
+    }
+    return { paths };
+  }
+  const types = groups.get(path.slice('openapi/v3/'.length));
+  return types ? gvDocument(types) : undefined;
 }

@@ -22,6 +22,8 @@ export interface WatchRequest {
   resourceVersion: string | undefined;
   timeoutSeconds: number;
   bookmarks: boolean;
+  /** sendInitialEvents=true: the current state, then a bookmark marking its end. */
+  initialEvents: boolean;
   bookmarkIntervalMs: number;
   /** Renders an event's object (pre-serialized JSON) for the wire, e.g. as a Table. */
   render?: (json: string, first: boolean) => string;
@@ -32,7 +34,12 @@ const MAX_BUFFERED = 64 * 1024 * 1024;
 
 export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): void {
   let fromRV: number | undefined;
-  if (w.resourceVersion !== undefined && w.resourceVersion !== '' && w.resourceVersion !== '0') {
+  if (
+    !w.initialEvents &&
+    w.resourceVersion !== undefined &&
+    w.resourceVersion !== '' &&
+    w.resourceVersion !== '0'
+  ) {
     fromRV = Number(w.resourceVersion);
     if (!Number.isSafeInteger(fromRV) || fromRV < 0) {
       throw errors.badRequest(`invalid resource version: ${w.resourceVersion}`);
@@ -58,13 +65,16 @@ export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): 
     res.write(`{"type":"${type}","object":${object}}\n`);
     if (res.writableLength > MAX_BUFFERED) finish();
   };
-  const bookmark = () =>
+  const bookmark = (initialEventsEnd = false) =>
     send(
       'BOOKMARK',
       JSON.stringify({
         kind: w.kind,
         apiVersion: w.apiVersion,
-        metadata: { resourceVersion: String(store.currentRV) },
+        metadata: {
+          resourceVersion: String(store.currentRV),
+          ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
+        },
       }),
     );
   const onEvent = (event: StoreEvent) => {
@@ -78,6 +88,7 @@ export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): 
   };
   if (fromRV === undefined) {
     for (const e of store.list(w.resourceKey, w.namespace)) if (matches(e)) send('ADDED', e.json);
+    if (w.initialEvents) bookmark(true);
   }
   const unsubscribe = store.subscribe(w.resourceKey, fromRV, onEvent);
   if (!unsubscribe) {
@@ -97,7 +108,7 @@ export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): 
     res.end();
   }
   timers.push(setTimeout(finish, w.timeoutSeconds * 1000));
-  if (w.bookmarks) timers.push(setInterval(bookmark, w.bookmarkIntervalMs));
+  if (w.bookmarks) timers.push(setInterval(() => bookmark(), w.bookmarkIntervalMs));
   res.on('close', () => {
     closed = true;
     unsubscribe?.();
