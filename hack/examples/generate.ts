@@ -114,7 +114,8 @@ async function main(): Promise<void> {
     metadata: { name: 'ci', labels: { 'kubernetes.io/metadata.name': 'ci' } },
   };
   const files: Record<string, string> = {
-    'namespace-ci.yaml': dump(namespace),
+    // 00- so `kubectl apply -f hack/examples/` creates the namespace before the grant.
+    '00-namespace-ci.yaml': dump(namespace),
     'policy-ci-runners.yaml': `# A CI-runner pool: signed posture required, at most 2 minutes old.\n# The JWKS holds the public half of the DEMO key in keys/ (demo only).\n${dump(policy)}`,
     'grant-ci-runner.yaml': `# The ci-runner service account in namespace ci may run on nodes trusted by ci-runners.\n${dump(grant)}`,
     'attestation-runner-1.yaml': `# Signed with the DEMO key in keys/; regenerate with node hack/examples/generate.ts\n# for a fresh iat (freshness is checked by the trust decision, not the schema).\n${dump(attestation)}`,

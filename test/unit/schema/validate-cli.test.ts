@@ -194,7 +194,7 @@ describe('trustgate validate', () => {
   it('checks every document of a multi-document file and skips other kinds', async () => {
     const file = path.join(dir, 'multi.yaml');
     const policy = await readFile(path.join(EXAMPLES, 'policy-ci-runners.yaml'), 'utf8');
-    const ns = await readFile(path.join(EXAMPLES, 'namespace-ci.yaml'), 'utf8');
+    const ns = await readFile(path.join(EXAMPLES, '00-namespace-ci.yaml'), 'utf8');
     const badGrant = yaml.dump({
       apiVersion: 'trustgate.dev/v1alpha1',
       kind: 'WorkloadGrant',
