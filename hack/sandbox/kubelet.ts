@@ -175,13 +175,12 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
           },
         },
       });
-      const expiresAt = out.status?.expirationTimestamp
-        ? new Date(out.status.expirationTimestamp)
-        : new Date(at + record.expirationSeconds * 1000);
-      const lifetimeMs = Math.max(0, expiresAt.getTime() - at);
+      // Like the kubelet's token manager: the lifetime is what the server granted
+      // (spec.expirationSeconds), counted on our own clock from the moment we asked.
+      const lifetimeMs = (out.spec?.expirationSeconds ?? record.expirationSeconds) * 1000;
       record.token = out.status?.token;
       record.issuedAt = new Date(at);
-      record.expiresAt = expiresAt;
+      record.expiresAt = new Date(at + lifetimeMs);
       record.refreshAt = new Date(at + lifetimeMs * fraction);
       record.refreshes++;
       record.last = { at: new Date(at), outcome: 'ok' };

@@ -5,7 +5,8 @@ import https from 'node:https';
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: any; // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  body: any;
 }
 
 export function rawRequest(
