@@ -447,6 +447,17 @@ export class Handlers {
     const ns = info.namespace;
     switch (info.subresource) {
       case '':
+        if (t.resource === 'bindings') {
+          const pods = this.api.registry.lookup('', 'v1', 'pods');
+          if (!pods) throw errors.pathNotFound();
+          const name = body.metadata.name ?? '';
+          return this.bind(
+            pods,
+            { ...info, resource: 'pods', name, subresource: 'binding' },
+            body,
+            wctx,
+          );
+        }
         if (t.resource === 'tokenreviews') {
           await this.api.admit(t, 'CREATE', '', body, null, '', '', wctx);
           return this.tokens.reviewToken(body);

@@ -149,6 +149,8 @@ export function builtinResources(): ResourceType[] {
         'status.nominatedNodeName': (o) => str(rec(o.status).nominatedNodeName),
       },
     }),
+    // The legacy way to bind: POST bindings with the pod's name in metadata.name.
+    builtin({ resource: 'bindings', kind: 'Binding', namespaced: true, verbs: ['create'] }),
     builtin({
       resource: 'serviceaccounts',
       kind: 'ServiceAccount',

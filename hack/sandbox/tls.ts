@@ -1,8 +1,11 @@
 // A throwaway CA and a serving certificate for the sandbox, made fresh at every start.
 // The CA goes into the kubeconfig as certificate-authority-data so clients verify TLS.
-import './reflect-shim.ts';
 import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import './reflect-shim.ts';
+
+// Loaded lazily: the Reflect shim must run before x509 (and tsyringe) are evaluated,
+// which static imports do not guarantee when a CommonJS build is linked (Jest).
+const x509 = await import('@peculiar/x509');
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
