@@ -1,0 +1,48 @@
+// Routes a decoded AdmissionRequest to its handler. Requests trustgate has no rule for are
+// allowed: the webhook configuration decides what is sent here, not this table.
+import type { AdmissionCaches } from './caches.ts';
+import { type AdmissionRequest, allow, type Verdict } from './codec.ts';
+import { admitBinding } from './handlers/binding.ts';
+import { admitPod } from './handlers/pods.ts';
+import { admitTokenRequest } from './handlers/token-request.ts';
+import { admitTrustgateResource } from './handlers/trustgate-resources.ts';
+
+export const TRUSTGATE_GROUP = 'trustgate.dev';
+
+/** The handler a request goes to, as a short name for metrics and logs. */
+export function routeOf(
+  req: AdmissionRequest,
+): 'pods' | 'bindings' | 'tokenrequests' | 'trustgate' | 'other' {
+  const { group, resource } = req.resource;
+  const sub = req.subResource;
+  if (group === TRUSTGATE_GROUP && sub === '') return 'trustgate';
+  if (group !== '') return 'other';
+  if (resource === 'pods' && sub === '' && req.operation === 'CREATE') return 'pods';
+  if (resource === 'pods' && sub === 'ephemeralcontainers' && req.operation === 'UPDATE')
+    return 'pods';
+  if (resource === 'pods' && sub === 'binding' && req.operation === 'CREATE') return 'bindings';
+  if (resource === 'bindings' && sub === '' && req.operation === 'CREATE') return 'bindings';
+  if (resource === 'serviceaccounts' && sub === 'token' && req.operation === 'CREATE')
+    return 'tokenrequests';
+  return 'other';
+}
+
+/** The verdict on one request, from the caches at `now` (epoch ms). */
+export async function admit(
+  req: AdmissionRequest,
+  caches: AdmissionCaches,
+  now: number,
+): Promise<Verdict> {
+  switch (routeOf(req)) {
+    case 'pods':
+      return admitPod(req, caches, now);
+    case 'bindings':
+      return admitBinding(req, caches, now);
+    case 'tokenrequests':
+      return admitTokenRequest(req, caches, now);
+    case 'trustgate':
+      return admitTrustgateResource(req, caches, now);
+    default:
+      return allow();
+  }
+}

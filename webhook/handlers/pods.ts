@@ -1,0 +1,59 @@
+// pods CREATE and pods/ephemeralcontainers UPDATE: every policy that governs the pod must
+// be satisfied (grant, token limits, no legacy token Secrets) and, when the pod names its
+// node, the node must be trusted under that policy.
+import type { V1Pod } from '@kubernetes/client-node';
+import { evaluateWorkload, serviceAccountOf } from '../../operator/trust/index.ts';
+import type { AdmissionCaches } from '../caches.ts';
+import type { AdmissionRequest, Verdict } from '../codec.ts';
+import { deny } from '../codec.ts';
+import {
+  isObj,
+  isVerdict,
+  namespaceLabels,
+  notReady,
+  type PolicyFinding,
+  policiesGoverning,
+  policyName,
+  verdictFromFindings,
+} from './common.ts';
+
+export function admitPod(req: AdmissionRequest, caches: AdmissionCaches, now: number): Verdict {
+  const object = req.object;
+  if (!isObj(object)) {
+    return deny('trustgate cannot read the pod: request.object is missing', {
+      code: 400,
+      statusReason: 'BadRequest',
+      reasonCodes: ['MalformedObject'],
+    });
+  }
+  if (!caches.synced()) return notReady();
+  const metadata = isObj(object.metadata) ? object.metadata : {};
+  const namespace =
+    req.namespace || (typeof metadata.namespace === 'string' ? metadata.namespace : '');
+  const labels = namespaceLabels(caches, namespace);
+  if (isVerdict(labels)) return labels;
+  const spec = isObj(object.spec) ? object.spec : {};
+  const pod = { ...object, metadata: { ...metadata, namespace }, spec } as unknown as V1Pod;
+  const sa = serviceAccountOf(pod);
+  const nodeName =
+    typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
+  const findings: PolicyFinding[] = [];
+  for (const policy of policiesGoverning(caches, pod, labels, now)) {
+    const workload = evaluateWorkload({
+      pod,
+      namespaceLabels: labels,
+      policy,
+      grants: caches.grants(namespace, sa),
+      now,
+      isLegacyTokenSecret: (ns, name) => caches.isLegacyTokenSecret(ns, name),
+      namespace,
+    });
+    const reasons = [...workload.reasons];
+    if (nodeName) {
+      const node = caches.nodeDecision(nodeName, policyName(policy), now);
+      if (!node.trusted) reasons.push(...node.reasons);
+    }
+    findings.push({ policy, reasons });
+  }
+  return verdictFromFindings(findings);
+}
