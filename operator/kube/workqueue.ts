@@ -8,7 +8,8 @@ import { kubeMetrics } from './metrics.ts';
 
 /** What a reconcile returns: when to look at the key again even if nothing changes. */
 export type ReconcileResult = { requeueAfterMs?: number } | undefined;
-export type Reconciler = (key: string) => Promise<ReconcileResult | undefined> | Promise<void>;
+/** Resolves to a ReconcileResult (or nothing); a rejection retries the key with backoff. */
+export type Reconciler = (key: string) => Promise<ReconcileResult | undefined | unknown>;
 
 export interface WorkQueueOptions {
   name: string;

@@ -1,0 +1,178 @@
+// NodeAttestation controller: evaluates the attestation under every policy whose pool
+// holds the node, writes what it read and decided to status, issues the nonce a policy
+// asks for, and comes back exactly when the answer goes stale (expiry is drift with no
+// new event).
+import { randomBytes } from 'node:crypto';
+import { GROUP, VERSION } from '../api/crds.ts';
+import type { NodeAttestation, NodeAttestationStatus } from '../api/types.generated.ts';
+import { resourcePath } from '../kube/rest.ts';
+import { attestationSettings, type NodeDecision, REASON } from '../trust/index.ts';
+import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
+import type { ControllerContext } from './context.ts';
+import { requeueAt } from './context.ts';
+
+const PENDING_RETRY_MS = 50;
+
+export function attestationReconciler(ctx: ControllerContext) {
+  const { caches, actions, metrics } = ctx;
+  const trust = caches.trust;
+
+  return async function reconcileAttestation(name: string) {
+    const attestation = caches.attestations.get(name);
+    if (!attestation) return undefined;
+    await trust.settled();
+    const now = ctx.now();
+    const decisions = trust.decisionsForNode(name, now);
+    if (decisions.some((d) => d.reasons.some((r) => r.code === REASON.VerificationPending))) {
+      return { requeueAfterMs: PENDING_RETRY_MS };
+    }
+    const nonce = nextNonce(attestation, decisions, trust, now);
+    const status = desiredStatus(attestation, decisions, nonce, now);
+    const path = resourcePath({ group: GROUP, version: VERSION, plural: 'nodeattestations', name });
+    const wrote = await actions.updateStatus<NodeAttestation>(path, attestation, (current) => {
+      const s = desiredStatus(current, decisions, nonce, now);
+      return sameJson(withoutTimes(current.status), withoutTimes(s))
+        ? undefined
+        : (s as Record<string, unknown>);
+    });
+    if (wrote) {
+      const result = !status.verified
+        ? 'unverified'
+        : decisions.length && decisions.every((d) => d.trusted)
+          ? 'trusted'
+          : 'untrusted';
+      metrics.attestations.inc({ result });
+      ctx.logger.info(
+        {
+          node: name,
+          verified: status.verified,
+          trustedBy: status.trustedBy,
+          results: status.results?.map((r) => ({
+            policy: r.policy,
+            trusted: r.trusted,
+            reasons: r.reasons?.map((x) => x.code),
+          })),
+        },
+        'attestation evaluated',
+      );
+    }
+    const soonest = Math.min(...decisions.map((d) => d.validUntil));
+    return requeueAt(soonest, now);
+  };
+}
+
+type Nonce = NonNullable<NodeAttestationStatus['nonce']> | undefined;
+
+/**
+ * The nonce the next attestation must carry, when a governing policy requires one: kept
+ * while younger than the strictest such maxAge, then replaced (a token bound to the old
+ * nonce would be stale by then in any case only if the agent re-attests each maxAge).
+ */
+function nextNonce(
+  attestation: NodeAttestation,
+  decisions: NodeDecision[],
+  trust: ControllerContext['caches']['trust'],
+  now: number,
+): Nonce {
+  let maxAge = Number.POSITIVE_INFINITY;
+  for (const d of decisions) {
+    const policy = trust.policy(d.policy);
+    const settings = policy ? attestationSettings(policy) : undefined;
+    if (settings && 'requireNonce' in settings && settings.requireNonce) {
+      maxAge = Math.min(maxAge, settings.maxAgeMs);
+    }
+  }
+  if (!Number.isFinite(maxAge)) return attestation.status?.nonce;
+  const current = attestation.status?.nonce;
+  const issued = Date.parse(current?.issuedAt ?? '');
+  if (current?.value && Number.isFinite(issued) && now - issued < maxAge) return current;
+  return { value: randomBytes(24).toString('base64url'), issuedAt: new Date(now).toISOString() };
+}
+
+function desiredStatus(
+  attestation: NodeAttestation,
+  decisions: NodeDecision[],
+  nonce: Nonce,
+  now: number,
+): NodeAttestationStatus {
+  const old = attestation.status ?? {};
+  const verified = decisions.find((d) => d.attestation)?.attestation;
+  const iso = (ms: number | undefined) =>
+    ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
+  const results = decisions
+    .map((d) => {
+      const prior = old.results?.find((r) => r.policy === d.policy);
+      const reasons = d.reasons.map((r) => ({ code: r.code, message: r.message }));
+      const same = prior && prior.trusted === d.trusted && sameJson(prior.reasons ?? [], reasons);
+      return {
+        policy: d.policy,
+        trusted: d.trusted,
+        evaluatedAt: same && prior?.evaluatedAt ? prior.evaluatedAt : new Date(now).toISOString(),
+        reasons,
+      };
+    })
+    .sort((a, b) => a.policy.localeCompare(b.policy));
+  const trustedBy = results
+    .filter((r) => r.trusted)
+    .map((r) => r.policy)
+    .join(',');
+  const freshUntil = decisions
+    .map((d) => d.attestation?.freshUntil)
+    .filter((t): t is number => t !== undefined);
+  const allTrusted = decisions.length > 0 && decisions.every((d) => d.trusted);
+  const firstProblem = decisions.find((d) => !d.trusted)?.reasons[0];
+  const conditions: ConditionInput[] = [
+    verified
+      ? {
+          type: 'Verified',
+          status: 'True',
+          reason: 'SignatureVerified',
+          message: `verified by ${verified.verifier}`,
+        }
+      : {
+          type: 'Verified',
+          status: 'False',
+          reason: decisions.length
+            ? (decisions[0]?.reasons[0]?.code ?? 'NotVerified')
+            : 'NoGoverningPolicy',
+          message: decisions.length
+            ? (decisions[0]?.reasons[0]?.message ?? 'not verified')
+            : 'no EndpointTrustPolicy governs this node',
+        },
+    allTrusted
+      ? {
+          type: 'Trusted',
+          status: 'True',
+          reason: 'TrustedByAllPolicies',
+          message: `trusted by ${trustedBy}`,
+        }
+      : {
+          type: 'Trusted',
+          status: 'False',
+          reason: firstProblem?.code ?? 'NoGoverningPolicy',
+          message: firstProblem?.message ?? 'no EndpointTrustPolicy governs this node',
+        },
+  ];
+  const status: NodeAttestationStatus = {
+    observedGeneration: attestation.metadata.generation,
+    conditions: setConditions(old.conditions, conditions, attestation.metadata.generation, now),
+    verified: verified !== undefined,
+    verifier: verified?.verifier,
+    keyID: verified?.keyID,
+    issuer: verified?.issuer,
+    issuedAt: iso(verified?.issuedAt),
+    expiresAt: iso(freshUntil.length ? Math.min(...freshUntil) : undefined),
+    earStatus: verified?.earStatus,
+    posture: verified?.posture,
+    nonce,
+    trustedBy,
+    results,
+  };
+  return JSON.parse(JSON.stringify(status)) as NodeAttestationStatus; // drop undefined
+}
+
+/** Status without the fields that only record when something was looked at. */
+function withoutTimes(s: NodeAttestationStatus | undefined) {
+  if (!s) return s;
+  return { ...s, results: s.results?.map(({ evaluatedAt: _e, ...r }) => r) };
+}

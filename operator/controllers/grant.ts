@@ -1,0 +1,168 @@
+// WorkloadGrant controller: Active / Expired / Revoked conditions, bound pods, and the
+// expiry of a just-in-time grant, which revokes like drift (the service account's pods
+// governed by the policy, its legacy token secrets, a rotation when asked) at the exact
+// moment (requeueAfter). The grant's own status is the durable record: a revocation not
+// yet recorded in lastRevocation is (re)done on the next reconcile.
+import { GROUP, VERSION } from '../api/crds.ts';
+import type { WorkloadGrant, WorkloadGrantStatus } from '../api/types.generated.ts';
+import { saKey } from '../kube/caches.ts';
+import { resourcePath } from '../kube/rest.ts';
+import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
+import type { ControllerContext } from './context.ts';
+import { requeueAt } from './context.ts';
+import { governedPods } from './revoke.ts';
+import { enforcementSettings } from './settings.ts';
+
+export const GRANT_EXPIRED = 'GrantExpired';
+
+export function grantReconciler(ctx: ControllerContext) {
+  const { caches, actions, revoker, metrics } = ctx;
+
+  return async function reconcileGrant(key: string) {
+    const [namespace = '', name = ''] = key.split('/');
+    const grant = caches.grants.get(name, namespace);
+    if (!grant) return undefined;
+    const now = ctx.now();
+    const sa = grant.spec.serviceAccountName;
+    const policyName = grant.spec.policyRef?.name ?? '';
+    const policy = caches.trust.policy(policyName);
+    const notBefore = Date.parse(grant.spec.validity?.notBefore ?? '');
+    const notAfter = Date.parse(grant.spec.validity?.notAfter ?? '');
+    const expired = Number.isFinite(notAfter) && now >= notAfter;
+    const early = Number.isFinite(notBefore) && now < notBefore;
+    const path = resourcePath({
+      group: GROUP,
+      version: VERSION,
+      plural: 'workloadgrants',
+      namespace,
+      name,
+    });
+    let lastRevocation = grant.status?.lastRevocation;
+    const revokedForExpiry =
+      lastRevocation?.reason === GRANT_EXPIRED && Date.parse(lastRevocation.time ?? '') >= notAfter;
+    // Another active grant for the same account and policy keeps its pods alive.
+    const stillCovered = caches
+      .grantsFor(namespace, sa)
+      .some((g) => g !== grant && g.spec.policyRef?.name === policyName && windowContains(g, now));
+    if (expired && !revokedForExpiry && policy && !stillCovered) {
+      const settings = enforcementSettings(policy);
+      const pods = governedPods(caches, policy, caches.podsOfServiceAccount(namespace, sa), now);
+      const reason = `grant ${namespace}/${name} expired at ${grant.spec.validity?.notAfter}`;
+      if (settings.mode === 'Audit') {
+        metrics.revocations.inc({ action: 'AuditReport' });
+        ctx.logger.warn(
+          { grant: key, pods: pods.length },
+          'grant expired (audit mode: report only)',
+        );
+      } else {
+        const counts = await revoker.revoke({ policy, settings, reason, rotate: true }, pods, [
+          saKey(namespace, sa),
+        ]);
+        metrics.driftToRevocation.observe(Math.max(0, ctx.now() - notAfter) / 1000);
+        lastRevocation = {
+          time: new Date(ctx.now()).toISOString(),
+          policy: policyName,
+          reason: GRANT_EXPIRED,
+          podsRemoved: counts.podsRemoved,
+          secretsDeleted: counts.secretsDeleted,
+          serviceAccountRotated: counts.rotated.length > 0,
+        };
+        void actions.event(
+          {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'WorkloadGrant',
+            name,
+            namespace,
+            uid: grant.metadata.uid,
+          },
+          'Warning',
+          'GrantExpired',
+          `${reason}: removed ${counts.podsRemoved} pods, deleted ${counts.secretsDeleted} legacy token secrets${counts.rotated.length ? ', rotated the service account' : ''}`,
+        );
+      }
+    }
+    const boundPods = caches
+      .podsOfServiceAccount(namespace, sa)
+      .filter((p) => p.spec.nodeName && !p.metadata.deletionTimestamp).length;
+    const revokedNow = lastRevocation?.reason === GRANT_EXPIRED && expired;
+    const conditions: ConditionInput[] = [
+      !policy
+        ? {
+            type: 'Active',
+            status: 'False',
+            reason: 'PolicyNotFound',
+            message: `policy ${policyName} does not exist`,
+          }
+        : expired
+          ? {
+              type: 'Active',
+              status: 'False',
+              reason: 'Expired',
+              message: `expired at ${grant.spec.validity?.notAfter}`,
+            }
+          : early
+            ? {
+                type: 'Active',
+                status: 'False',
+                reason: 'NotYetValid',
+                message: `valid from ${grant.spec.validity?.notBefore}`,
+              }
+            : {
+                type: 'Active',
+                status: 'True',
+                reason: 'Active',
+                message: `service account ${sa} may run under policy ${policyName}`,
+              },
+      expired
+        ? {
+            type: 'Expired',
+            status: 'True',
+            reason: 'Expired',
+            message: `expired at ${grant.spec.validity?.notAfter}`,
+          }
+        : {
+            type: 'Expired',
+            status: 'False',
+            reason: 'WithinValidity',
+            message: 'the grant has not expired',
+          },
+      revokedNow
+        ? {
+            type: 'Revoked',
+            status: 'True',
+            reason: GRANT_EXPIRED,
+            message: `revoked at ${lastRevocation?.time}`,
+          }
+        : {
+            type: 'Revoked',
+            status: 'False',
+            reason: 'NotRevoked',
+            message: 'the grant has not been revoked',
+          },
+    ];
+    await actions.updateStatus<WorkloadGrant>(path, grant, (current) => {
+      const status: WorkloadGrantStatus = {
+        ...current.status,
+        observedGeneration: current.metadata.generation,
+        conditions: setConditions(
+          current.status?.conditions,
+          conditions,
+          current.metadata.generation,
+          now,
+        ),
+        boundPods,
+        lastRevocation: lastRevocation ?? current.status?.lastRevocation,
+      };
+      const clean = JSON.parse(JSON.stringify(status)) as Record<string, unknown>;
+      return sameJson(current.status ?? {}, clean) ? undefined : clean;
+    });
+    const next = [notBefore, notAfter].filter((t) => Number.isFinite(t) && t > now);
+    return requeueAt(next.length ? Math.min(...next) : undefined, now);
+  };
+}
+
+function windowContains(grant: WorkloadGrant, now: number): boolean {
+  const nb = Date.parse(grant.spec.validity?.notBefore ?? '');
+  const na = Date.parse(grant.spec.validity?.notAfter ?? '');
+  return !(Number.isFinite(nb) && now < nb) && !(Number.isFinite(na) && now >= na);
+}

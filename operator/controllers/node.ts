@@ -1,0 +1,248 @@
+// Node controller: per node, for every policy whose pool holds it — trust labels, drift
+// bookkeeping, the untrusted taint, revocation after the grace period, recovery.
+// Level-triggered: it reads the caches, plans with the pure planNode, and applies.
+import { GROUP, VERSION } from '../api/crds.ts';
+import type { EndpointTrustPolicy } from '../api/types.generated.ts';
+import { saKey } from '../kube/caches.ts';
+import { resourcePath } from '../kube/rest.ts';
+import { REASON } from '../trust/index.ts';
+import type { NodeForPatch } from './actions.ts';
+import type { ControllerContext } from './context.ts';
+import { requeueAt } from './context.ts';
+import {
+  type DriftRecord,
+  type NodePlan,
+  type PolicyInput,
+  parseDriftRecord,
+  planNode,
+  REVOCATION_ANNOTATION,
+  withTaint,
+} from './drift-plan.ts';
+import { governedPods } from './revoke.ts';
+import { enforcementSettings } from './settings.ts';
+
+const PENDING_RETRY_MS = 50;
+
+export function nodeReconciler(ctx: ControllerContext) {
+  const { caches, revoker, metrics, logger } = ctx;
+  const trust = caches.trust;
+
+  return async function reconcileNode(name: string) {
+    const node = caches.nodes.get(name);
+    if (!node) return undefined;
+    await trust.settled();
+    const now = ctx.now();
+    const inputs: (PolicyInput & { object: EndpointTrustPolicy })[] = [];
+    for (const policy of trust.policiesForNode(name)) {
+      const object = trust.policy(policy);
+      if (!object) continue;
+      const decision = trust.decision(name, policy, now);
+      if (decision.reasons.some((r) => r.code === REASON.VerificationPending)) {
+        return { requeueAfterMs: PENDING_RETRY_MS };
+      }
+      inputs.push({ policy, decision, settings: enforcementSettings(object), object });
+    }
+    const prior = parseDriftRecord(node.metadata.annotations?.[REVOCATION_ANNOTATION]);
+    const plan = planNode({
+      node: {
+        name,
+        creationTimestamp: node.metadata.creationTimestamp,
+        labels: node.metadata.labels,
+      },
+      policies: inputs,
+      record: prior,
+      now,
+    });
+    // Capture whom a revocation affects before any pod is removed, so a rerun after a
+    // crash still knows which service accounts' secrets and grants to handle.
+    const podsByPolicy = new Map<string, ReturnType<typeof governedPods>>();
+    for (const policy of plan.revoke) {
+      const input = inputs.find((i) => i.policy === policy);
+      const rec = plan.record[policy];
+      if (!input || !rec) continue;
+      const pods = governedPods(caches, input.object, caches.podsOnNode(name), now);
+      podsByPolicy.set(policy, pods);
+      const accounts = new Set(rec.serviceAccounts ?? []);
+      for (const p of pods) accounts.add(saKey(p.metadata.namespace, p.spec.serviceAccountName));
+      if (accounts.size) rec.serviceAccounts = [...accounts].sort();
+    }
+    await writeNode(ctx, name, plan, now);
+    reportTransitions(ctx, name, plan, inputs);
+
+    let finished = false;
+    for (const policy of plan.revoke) {
+      const input = inputs.find((i) => i.policy === policy);
+      const rec = plan.record[policy];
+      if (!input || !rec) continue;
+      const first = rec.phase === 'revoking';
+      const reason = input.decision.reasons.map((r) => r.message).join('; ') || 'untrusted';
+      const counts = await revoker.revoke(
+        { policy: input.object, settings: input.settings, node: name, reason, rotate: first },
+        podsByPolicy.get(policy) ?? [],
+        rec.serviceAccounts ?? [],
+      );
+      if (!first && counts.podsRemoved + counts.secretsDeleted === 0) continue;
+      const doneAt = ctx.now();
+      if (first) {
+        rec.phase = 'revoked';
+        rec.revokedAt = new Date(doneAt).toISOString();
+        metrics.driftToRevocation.observe(Math.max(0, doneAt - Date.parse(rec.since)) / 1000);
+        finished = true;
+      }
+      await recordOnGrants(ctx, policy, rec.serviceAccounts ?? [], {
+        time: new Date(doneAt).toISOString(),
+        node: name,
+        policy,
+        reason,
+        podsRemoved: counts.podsRemoved,
+        secretsDeleted: counts.secretsDeleted,
+        rotated: counts.rotated,
+        perServiceAccount: counts.perServiceAccount,
+      });
+    }
+    if (finished) await writeNode(ctx, name, plan, ctx.now());
+    logger.debug({ node: name, record: plan.record }, 'node reconciled');
+    return requeueAt(plan.requeueAt, now);
+  };
+}
+
+/** One merge patch (resourceVersion precondition): labels, the drift record, the taint. */
+async function writeNode(ctx: ControllerContext, name: string, plan: NodePlan, now: number) {
+  const cached = ctx.caches.nodes.get(name);
+  await ctx.actions.patchNode(name, cached, (node: NodeForPatch) => {
+    const labels: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(plan.labels)) {
+      const has = node.metadata.labels?.[k];
+      if (v === null ? has !== undefined : has !== v) labels[k] = v;
+    }
+    const annotations: Record<string, string | null> = {};
+    const current = node.metadata.annotations?.[REVOCATION_ANNOTATION];
+    const wanted = Object.keys(plan.record).length ? JSON.stringify(plan.record) : null;
+    if ((current ?? null) !== wanted) annotations[REVOCATION_ANNOTATION] = wanted;
+    const taints = withTaint(node.spec?.taints, plan.taint, now);
+    if (!Object.keys(labels).length && !Object.keys(annotations).length && !taints.changed) {
+      return undefined;
+    }
+    const patch: Record<string, unknown> = { metadata: { labels, annotations } };
+    if (taints.changed) patch.spec = { taints: taints.taints };
+    return patch;
+  });
+}
+
+function reportTransitions(
+  ctx: ControllerContext,
+  name: string,
+  plan: NodePlan,
+  inputs: PolicyInput[],
+) {
+  const nodeRef = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    name,
+    uid: ctx.caches.nodes.get(name)?.metadata.uid,
+  };
+  const why = (p: string) =>
+    inputs
+      .find((i) => i.policy === p)
+      ?.decision.reasons.map((r) => r.message)
+      .join('; ') ?? '';
+  for (const p of plan.started) {
+    void ctx.actions.event(
+      nodeRef,
+      'Warning',
+      'TrustLost',
+      `policy ${p}: ${why(p)}; grace period started`,
+    );
+  }
+  for (const p of plan.audit) {
+    ctx.metrics.revocations.inc({ action: 'AuditReport' });
+    ctx.logger.warn({ node: name, policy: p, reason: why(p) }, 'drift (audit mode: report only)');
+    void ctx.actions.event(
+      nodeRef,
+      'Warning',
+      'TrustLostAudit',
+      `policy ${p} (Audit): ${why(p)}; no action taken`,
+    );
+  }
+  for (const p of plan.recovered) {
+    ctx.logger.info({ node: name, policy: p }, 'node trusted again');
+    void ctx.actions.event(
+      nodeRef,
+      'Normal',
+      'TrustRestored',
+      `policy ${p}: node is trusted again`,
+    );
+  }
+  for (const [p, rec] of Object.entries(plan.record)) {
+    if (rec.phase === 'revoking') {
+      ctx.logger.warn({ node: name, policy: p, reasons: rec.reasons }, 'revoking');
+    }
+  }
+}
+
+interface GrantRevocation {
+  time: string;
+  node: string;
+  policy: string;
+  reason: string;
+  podsRemoved: number;
+  secretsDeleted: number;
+  rotated: string[];
+  perServiceAccount: Map<string, number>;
+}
+
+/** lastRevocation on every grant of the affected service accounts under the policy. */
+export async function recordOnGrants(
+  ctx: ControllerContext,
+  policy: string,
+  serviceAccounts: string[],
+  r: GrantRevocation,
+  extraStatus: (grantStatus: Record<string, unknown>) => Record<string, unknown> = (s) => s,
+) {
+  for (const sa of serviceAccounts) {
+    const [ns = '', saName = ''] = sa.split('/');
+    for (const grant of ctx.caches.grantsFor(ns, saName)) {
+      if (grant.spec.policyRef?.name !== policy) continue;
+      const path = resourcePath({
+        group: GROUP,
+        version: VERSION,
+        plural: 'workloadgrants',
+        namespace: ns,
+        name: grant.metadata.name,
+      });
+      const lastRevocation = {
+        time: r.time,
+        node: r.node || undefined,
+        policy,
+        reason: r.reason.slice(0, 1024),
+        podsRemoved: r.perServiceAccount.get(sa) ?? 0,
+        secretsDeleted: r.secretsDeleted,
+        serviceAccountRotated: r.rotated.includes(sa),
+      };
+      try {
+        await ctx.actions.updateStatus(path, grant, (current) =>
+          extraStatus({ ...(current.status ?? {}), lastRevocation }),
+        );
+      } catch (err) {
+        ctx.logger.warn(
+          { grant: `${ns}/${grant.metadata.name}`, err: (err as Error).message },
+          'could not record revocation on grant',
+        );
+      }
+      void ctx.actions.event(
+        {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'WorkloadGrant',
+          name: grant.metadata.name ?? '',
+          namespace: ns,
+          uid: grant.metadata.uid,
+        },
+        'Warning',
+        'TrustRevoked',
+        `policy ${policy}${r.node ? ` on node ${r.node}` : ''}: removed ${lastRevocation.podsRemoved} pods, deleted ${r.secretsDeleted} legacy token secrets${lastRevocation.serviceAccountRotated ? ', rotated the service account' : ''}`,
+      );
+    }
+  }
+}
+
+export type { DriftRecord };
