@@ -1,6 +1,7 @@
-// One HTTPS request to the API server with a bearer token, returning status, headers and
-// the decoded body (tests need the Warning headers and exact Status bodies).
+// HTTPS requests to the API server that return status, headers and the decoded body
+// (tests need Warning headers and exact Status bodies), plus small test conveniences.
 import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 export interface RawResponse {
   status: number;
@@ -9,6 +10,40 @@ export interface RawResponse {
   body: any;
 }
 
+function send(
+  url: URL,
+  options: https.RequestOptions,
+  baseHeaders: Record<string, string>,
+  body: unknown,
+  contentType: string,
+): Promise<RawResponse> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string | number> = { ...baseHeaders, accept: 'application/json' };
+  if (payload) {
+    headers['content-type'] = contentType;
+    headers['content-length'] = payload.length;
+  }
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { ...options, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** A request to `server` with `token` as the bearer. */
 export function rawRequest(
   server: { url: string; caPem: string },
   token: string,
@@ -17,37 +52,42 @@ export function rawRequest(
   body?: unknown,
   contentType = 'application/json',
 ): Promise<RawResponse> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      new URL(path, server.url),
-      {
-        method,
-        ca: server.caPem,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  const headers = { authorization: `Bearer ${token}` };
+  return send(new URL(path, server.url), { method, ca: server.caPem }, headers, body, contentType);
+}
+
+/**
+ * A request with a kubeconfig's own credentials (client certificate or token, whatever
+ * the cluster uses), or with `token` as the bearer instead; TLS checked against its CA.
+ */
+export async function kubeRequest(
+  kc: KubeConfig,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<RawResponse> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('kubeconfig has no current cluster');
+  const base: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(base);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base.headers ?? {})) {
+    if (typeof v === 'string') headers[k.toLowerCase()] = v;
+  }
+  if (token !== undefined) {
+    delete base.cert;
+    delete base.key;
+    headers.authorization = `Bearer ${token}`;
+  }
+  return send(
+    new URL(path, server),
+    { ...base, method, headers: undefined },
+    headers,
+    body,
+    contentType,
+  );
 }
 
 /** Polls `probe` until it returns a value (or throws after `attempts`). */
@@ -63,9 +103,12 @@ export async function eventually<T>(
   throw new Error('condition not reached');
 }
 
+/** True when tests run against the local sandbox rather than a real cluster. */
+export const onSandbox = !(process.env.TRUSTGATE_TEST_KUBECONFIG || process.env.KUBECONFIG);
+
 /**
- * Starts a sandbox from a test. @peculiar/x509 (CommonJS) would otherwise be evaluated
- * under Jest's ESM loader before the sandbox's Reflect shim, so load the shim first.
+ * Starts a sandbox from a test. @peculiar/x509 (CommonJS) may be evaluated under Jest's
+ * ESM loader before the sandbox's Reflect shim, so load the shim first.
  */
 export async function startTestSandbox(): Promise<
   import('../../../hack/sandbox/index.ts').Sandbox
@@ -73,4 +116,11 @@ export async function startTestSandbox(): Promise<
   await import('../../../hack/sandbox/reflect-shim.ts');
   const { startSandbox } = await import('../../../hack/sandbox/index.ts');
   return startSandbox();
+}
+
+/** The test cluster (a real one from KUBECONFIG, else a sandbox), loaded shim-first. */
+export async function startCluster(): Promise<import('../../support/cluster.ts').TestCluster> {
+  await import('../../../hack/sandbox/reflect-shim.ts');
+  const { startTestCluster } = await import('../../support/cluster.ts');
+  return startTestCluster();
 }
