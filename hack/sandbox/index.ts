@@ -2,6 +2,7 @@
 // for client-node and kubectl, with an in-memory store. `startSandbox()` starts one
 // in-process; `trustgate sandbox` runs one from the command line.
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -45,6 +46,8 @@ export interface Sandbox {
   tokens: TokenAuthority;
   /** Direct access to objects, for seeding benchmarks and white-box checks. */
   objects: ObjectAPI;
+  /** Cuts every open watch connection (clients must resume on their own). */
+  dropWatches(): void;
   /** Seeds an object without going through HTTP or admission (benchmarks, fixtures). */
   seed(group: string, version: string, resource: string, obj: KubeObject): void;
   stop(): Promise<void>;
@@ -68,7 +71,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'trustgate-sandbox-')));
   const tls = await createServingMaterial([host, 'localhost']);
   let handlers: Handlers | undefined;
+  // Open watch responses, so tests can cut them as a load balancer or restart would.
+  const watches = new Set<ServerResponse>();
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    if (/[?&]watch=(1|true)(&|$)/.test(req.url ?? '')) {
+      watches.add(res);
+      res.on('close', () => watches.delete(res));
+    }
     if (!handlers) {
       res.writeHead(503).end();
       return;
@@ -132,6 +141,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     nodeToken: (name) => tokens.nodeToken(name),
     tokens,
     objects: api,
+    dropWatches: () => {
+      for (const res of watches) res.destroy();
+      watches.clear();
+    },
     seed: (group, version, resource, obj) =>
       api.seed(builtinOrCustom(registry, group, version, resource), obj),
     stop: () =>
