@@ -29,10 +29,17 @@ export async function rawRequest(
       'content-type': 'application/json',
       accept: 'application/json',
       ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }),
-      ...headers,
     },
   };
   await kc.applyToHTTPSOptions(opts);
+  // The caller's headers win, credentials included (to test a bad token).
+  const merged = opts.headers as Record<string, string>;
+  for (const [key, value] of Object.entries(headers)) {
+    for (const existing of Object.keys(merged)) {
+      if (existing.toLowerCase() === key.toLowerCase()) delete merged[existing];
+    }
+    merged[key] = value;
+  }
   return new Promise((resolve, reject) => {
     const req = https.request(opts, (res) => {
       const chunks: Buffer[] = [];
