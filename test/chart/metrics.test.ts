@@ -2,6 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { Registry } from 'prom-client';
+import { controllerMetrics } from '../../operator/controllers/metrics.ts';
+import { admissionMetrics } from '../../webhook/metrics.ts';
 import { CHART_DIR, metricsIn, only, renderChart, TRUSTGATE_METRICS } from './support.ts';
 
 interface Panel {
@@ -19,6 +22,18 @@ async function dashboardExprs(): Promise<{ title: string; expr: string }[]> {
   const flat = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
   return flat.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })));
 }
+
+describe('the metric list the chart is checked against', () => {
+  it('is exactly what the webhook and the controllers register, with the same types', async () => {
+    const registry = new Registry();
+    admissionMetrics(registry);
+    controllerMetrics(registry);
+    const registered = Object.fromEntries(
+      (await registry.getMetricsAsJSON()).map((m) => [m.name, String(m.type)]),
+    );
+    expect(registered).toEqual(TRUSTGATE_METRICS);
+  });
+});
 
 describe('metricsIn', () => {
   it('reads histogram series back to their metric and keeps other names as they are', () => {

@@ -12,7 +12,10 @@ export const CHART_DIR = path.join(ROOT, 'charts', 'trustgate');
 export const RELEASE = 'tg';
 export const NAMESPACE = 'trustgate-system';
 
-/** Every metric trustgate exports (besides prom-client's default process metrics). */
+/**
+ * Every metric trustgate exports (besides prom-client's default process metrics); a test
+ * holds this list to what webhook/metrics.ts and operator/controllers/metrics.ts register.
+ */
 export const TRUSTGATE_METRICS = {
   trustgate_admission_requests_total: 'counter',
   trustgate_admission_duration_seconds: 'histogram',
