@@ -26,6 +26,9 @@ const PENDING_RETRY_MS = 50;
 export function nodeReconciler(ctx: ControllerContext) {
   const { caches, revoker, metrics, logger } = ctx;
   const trust = caches.trust;
+  // Revocations finished by this process (node|policy → record), so a reconcile that runs
+  // on a cache not yet showing our own write does not start them over.
+  const finished = new Map<string, { since: string; revokedAt?: string }>();
 
   return async function reconcileNode(name: string) {
     const node = caches.nodes.get(name);
@@ -53,6 +56,17 @@ export function nodeReconciler(ctx: ControllerContext) {
       record: prior,
       now,
     });
+    for (const [policy, rec] of Object.entries(plan.record)) {
+      const done = finished.get(`${name}|${policy}`);
+      if (rec.phase === 'revoking' && done?.since === rec.since) {
+        rec.phase = 'revoked';
+        rec.revokedAt = done.revokedAt;
+      }
+    }
+    for (const key of finished.keys()) {
+      const [n = '', p = ''] = key.split('|');
+      if (n === name && !plan.record[p]) finished.delete(key);
+    }
     // Capture whom a revocation affects before any pod is removed, so a rerun after a
     // crash still knows which service accounts' secrets and grants to handle.
     const podsByPolicy = new Map<string, ReturnType<typeof governedPods>>();
@@ -69,7 +83,7 @@ export function nodeReconciler(ctx: ControllerContext) {
     await writeNode(ctx, name, plan, now);
     reportTransitions(ctx, name, plan, inputs);
 
-    let finished = false;
+    let wroteRevoked = false;
     for (const policy of plan.revoke) {
       const input = inputs.find((i) => i.policy === policy);
       const rec = plan.record[policy];
@@ -87,7 +101,8 @@ export function nodeReconciler(ctx: ControllerContext) {
         rec.phase = 'revoked';
         rec.revokedAt = new Date(doneAt).toISOString();
         metrics.driftToRevocation.observe(Math.max(0, doneAt - Date.parse(rec.since)) / 1000);
-        finished = true;
+        finished.set(`${name}|${policy}`, { since: rec.since, revokedAt: rec.revokedAt });
+        wroteRevoked = true;
       }
       await recordOnGrants(ctx, policy, rec.serviceAccounts ?? [], {
         time: new Date(doneAt).toISOString(),
@@ -100,7 +115,7 @@ export function nodeReconciler(ctx: ControllerContext) {
         perServiceAccount: counts.perServiceAccount,
       });
     }
-    if (finished) await writeNode(ctx, name, plan, ctx.now());
+    if (wroteRevoked) await writeNode(ctx, name, plan, ctx.now());
     logger.debug({ node: name, record: plan.record }, 'node reconciled');
     return requeueAt(plan.requeueAt, now);
   };
