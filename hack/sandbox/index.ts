@@ -1,7 +1,7 @@
 // The sandbox control plane: an HTTPS server speaking enough of the Kubernetes REST API
 // for client-node and kubectl, with an in-memory store. `startSandbox()` starts one
 // in-process; `trustgate sandbox` runs one from the command line.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -129,6 +129,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     serverAddress: `${host}:${port}`,
   });
 
+  await mkdir(dir, { recursive: true });
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   await writeFile(kubeconfigPath, renderKubeconfig(url, tls.caPem, tokens.adminToken), {
     mode: 0o600,

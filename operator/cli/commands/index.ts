@@ -2,6 +2,7 @@ import type { Command } from '../io.ts';
 import { attestSignCommand } from './attest.ts';
 import { evaluateCommand } from './evaluate.ts';
 import { keysGenerateCommand } from './keys.ts';
+import { sandboxCommand } from './sandbox.ts';
 import { validateCommand } from './validate.ts';
 
 // Every `trustgate` command, in the order `trustgate --help` lists them.
@@ -10,4 +11,5 @@ export const COMMANDS: Command[] = [
   attestSignCommand,
   evaluateCommand,
   validateCommand,
+  sandboxCommand,
 ];
