@@ -1,0 +1,31 @@
+// A test-only operator process: `node operator-main.ts` with KUBECONFIG, TG_NAMESPACE,
+// TG_IDENTITY, TG_LEASE set. TG_POD_DELETE_DELAY_MS slows each pod removal so a test can
+// kill -9 the process in the middle of a revocation.
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { Actions } from '../../../operator/controllers/actions.ts';
+import { startElectedOperator } from './elected-operator.ts';
+
+const delay = Number(process.env.TG_POD_DELETE_DELAY_MS ?? 0);
+if (delay > 0) {
+  const original = Actions.prototype.removePod;
+  Actions.prototype.removePod = async function (this: Actions, ...args) {
+    await new Promise((r) => setTimeout(r, delay));
+    return original.apply(this, args);
+  };
+}
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromFile(process.env.KUBECONFIG ?? '');
+const operator = startElectedOperator({
+  kubeConfig,
+  namespace: process.env.TG_NAMESPACE ?? 'trustgate-system',
+  identity: process.env.TG_IDENTITY ?? `pid-${process.pid}`,
+  leaseName: process.env.TG_LEASE ?? 'trustgate-leader',
+  logger: pino({ level: process.env.TG_LOG_LEVEL ?? 'info' }),
+  leaseDurationMs: 2000,
+  renewDeadlineMs: 1500,
+  retryPeriodMs: 300,
+});
+process.on('SIGTERM', () => {
+  void operator.shutdown().then(() => process.exit(0));
+});
