@@ -148,6 +148,6 @@ describe('admissionResponse', () => {
     };
     expect(out.response.warnings).toHaveLength(16);
     expect(out.response.warnings[0]).not.toContain('\n');
-    expect(out.response.warnings[0].length).toBeLessThanOrEqual(1000);
+    expect(out.response.warnings[0]?.length).toBeLessThanOrEqual(1000);
   });
 });

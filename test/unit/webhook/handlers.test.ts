@@ -162,12 +162,13 @@ describe('pods/binding CREATE', () => {
   });
 
   it('refuses binding a governed pod to a drifted, unattested or foreign node', async () => {
-    for (const [node, code] of [
+    const cases: [string, string][] = [
       ['runner-2', 'PostureRequirementFailed'],
       ['runner-3', 'NotAttested'],
       ['web-1', 'NotInNodePool'],
       ['ghost', 'UnknownNode'],
-    ]) {
+    ];
+    for (const [node, code] of cases) {
       const v = await judge(bindingReview('ci', 'r1', node));
       expect(v.allowed).toBe(false);
       expect(v.reasonCodes).toEqual([code]);
@@ -261,7 +262,7 @@ describe('audit mode', () => {
         /^trustgate audit \(policy ci-audit, not enforced\): node runner-3: the node has no NodeAttestation/,
       ),
     ]);
-    expect(JSON.parse(v.auditAnnotations['audit-violations'])).toEqual([
+    expect(JSON.parse(v.auditAnnotations['audit-violations'] ?? 'null')).toEqual([
       { policy: 'ci-audit', reasons: ['NotAttested'] },
     ]);
   });
@@ -331,7 +332,9 @@ describe('trustgate resources', () => {
 
   it('refuses a policy with an unusable JWKS and a bad selector, with field paths', async () => {
     const bad = makePolicy('ci-runners', key);
-    bad.spec.attestation.verifiers[0].jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'nope' }] };
+    (bad.spec.attestation.verifiers[0] as { jwks?: unknown }).jwks = {
+      keys: [{ kty: 'EC', crv: 'P-256', x: 'nope' }],
+    };
     bad.spec.nodeSelector = { matchLabels: { 'bad key!': 'x' } };
     const v = await judge(policyReview(bad as never));
     expect(v).toMatchObject({ allowed: false, code: 422, statusReason: 'Invalid' });

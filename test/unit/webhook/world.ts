@@ -180,7 +180,13 @@ export async function buildWorld(w: {
 let counter = 0;
 const nextUid = () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
 
-function review(request: Record<string, unknown>) {
+export interface ReviewBody {
+  apiVersion: string;
+  kind: string;
+  request: Record<string, unknown> & { uid: string };
+}
+
+function review(request: Record<string, unknown>): ReviewBody {
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',

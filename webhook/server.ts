@@ -1,0 +1,198 @@
+// The HTTP layer of the admission webhook: express 5 on node:https. It reads the body
+// (bounded), hands it to the codec and the handlers, writes the AdmissionReview response,
+// and records one log line and the metrics per review. Anything malformed is answered
+// 400 with a reason and counted; the server keeps serving. The serving certificate can be
+// replaced at any time (setCertificate) without dropping connections.
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { admit, routeOf } from './admit.ts';
+import type { AdmissionCaches } from './caches.ts';
+import {
+  type AdmissionRequest,
+  admissionResponse,
+  decodeAdmissionReview,
+  deny,
+  ReviewDecodeError,
+  type Verdict,
+} from './codec.ts';
+import type { AdmissionMetrics } from './metrics.ts';
+
+/** kube-apiserver caps request bodies at 3 MiB; a review of any object trustgate judges is far smaller. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const WEBHOOK_PATH = '/validate';
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
+export interface WebhookServerOptions {
+  caches: AdmissionCaches;
+  tls: TlsMaterial;
+  port: number;
+  host?: string;
+  logger: Logger;
+  metrics: AdmissionMetrics;
+  maxBodyBytes?: number;
+  /** Clock for decisions (tests). */
+  now?: () => number;
+}
+
+export interface WebhookServer {
+  readonly server: https.Server;
+  readonly port: number;
+  /** Serves new TLS handshakes with this certificate; open connections keep theirs. */
+  setCertificate(tls: TlsMaterial): void;
+  /** Stops accepting, lets in-flight reviews finish (up to graceMs), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const verdictLabel = (v: Verdict) =>
+  !v.allowed ? 'denied' : v.warnings.length > 0 ? 'warned' : 'allowed';
+const resourceLabel = (r: AdmissionRequest) =>
+  r.subResource ? `${r.resource.resource}/${r.subResource}` : r.resource.resource;
+
+/** The express app: POST /validate (and /validate/<anything>, same dispatch on the review's resource). */
+export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port' | 'host'>) {
+  const { caches, logger, metrics } = opts;
+  const now = opts.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const raw = express.raw({ type: () => true, limit: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+
+  const badRequest = (res: Response, reason: string, message: string) => {
+    metrics.errors.inc({ reason });
+    logger.warn({ reason, message }, 'malformed admission request');
+    res.status(400).type('application/json').send(JSON.stringify({ reason, message }));
+  };
+
+  const review = async (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    let request: AdmissionRequest;
+    try {
+      request = decodeAdmissionReview(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+    } catch (err) {
+      if (err instanceof ReviewDecodeError) return badRequest(res, err.reason, err.message);
+      throw err;
+    }
+    let verdict: Verdict;
+    try {
+      verdict = await admit(request, caches, now());
+    } catch (err) {
+      // A bug must not let a request through or crash the server: deny, and say so.
+      metrics.errors.inc({ reason: 'HandlerError' });
+      logger.error(
+        { uid: request.uid, err: err instanceof Error ? err.message : String(err) },
+        'admission handler failed',
+      );
+      verdict = deny('trustgate could not decide this request (internal error); it is denied', {
+        code: 500,
+        statusReason: 'InternalError',
+        reasonCodes: ['HandlerError'],
+      });
+    }
+    res.type('application/json').send(JSON.stringify(admissionResponse(request.uid, verdict)));
+    const resource = resourceLabel(request);
+    const policy = verdict.policies[0] ?? '';
+    const outcome = verdictLabel(verdict);
+    metrics.requests.inc({ resource, operation: request.operation, verdict: outcome, policy });
+    metrics.duration.observe({ resource }, Number(process.hrtime.bigint() - started) / 1e9);
+    // The decision line: who asked for what and why; never the object (tokens, secrets).
+    logger.info(
+      {
+        uid: request.uid,
+        user: request.userInfo.username,
+        resource,
+        namespace: request.namespace || undefined,
+        name: request.name || undefined,
+        operation: request.operation,
+        route: routeOf(request),
+        dryRun: request.dryRun || undefined,
+        verdict: outcome,
+        policy: policy || undefined,
+        reasons: verdict.reasonCodes.length > 0 ? verdict.reasonCodes : undefined,
+        code: verdict.allowed ? undefined : verdict.code,
+      },
+      'admission decision',
+    );
+  };
+
+  app.post([WEBHOOK_PATH, `${WEBHOOK_PATH}/*route`], raw, review);
+  app.use((_req: Request, res: Response) => {
+    res
+      .status(404)
+      .type('application/json')
+      .send(
+        JSON.stringify({ reason: 'NotFound', message: `POST AdmissionReviews to ${WEBHOOK_PATH}` }),
+      );
+  });
+  // Body-reading failures (too large, aborted, bad encoding) and anything unexpected.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.too.large') {
+      return badRequest(
+        res,
+        'TooLarge',
+        `body exceeds ${opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
+      );
+    }
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      return badRequest(res, 'UnreadableBody', e.message ?? 'the body could not be read');
+    }
+    metrics.errors.inc({ reason: 'ServerError' });
+    logger.error({ err: e?.message }, 'webhook request failed');
+    if (!res.headersSent) res.status(500).type('application/json').send('{"reason":"ServerError"}');
+  });
+  return app;
+}
+
+export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
+  const app = createWebhookApp(opts);
+  let draining = false;
+  const server = https.createServer(
+    {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: 'TLSv1.2',
+    } satisfies SecureContextOptions,
+    (req, res) => {
+      if (draining) res.setHeader('Connection', 'close');
+      app(req, res);
+    },
+  );
+  // The API server keeps connections to webhooks open; reviews are small and must be quick.
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  server.on('tlsClientError', () => opts.metrics.errors.inc({ reason: 'TLSHandshake' }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    setCertificate(tls) {
+      server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    },
+    close(graceMs = 10_000) {
+      draining = true;
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
