@@ -21,11 +21,15 @@ export interface InvolvedObject {
 }
 
 const MAX_CONFLICT_RETRIES = 8;
+const EVENT_CONCURRENCY = 4;
+const MAX_PENDING_EVENTS = 20_000;
 
 export class Actions {
   readonly client: KubeClient;
   readonly #logger: Logger | undefined;
   readonly #instance: string;
+  readonly #events: { send: () => Promise<void>; done: () => void }[] = [];
+  #eventsInFlight = 0;
 
   constructor(client: KubeClient, logger?: Logger, instance = 'trustgate') {
     this.client = client;
@@ -33,8 +37,42 @@ export class Actions {
     this.#instance = instance;
   }
 
-  /** Records a core/v1 Event; never throws (an Event is a report, not the action itself). */
+  /**
+   * Records a core/v1 Event; never throws (an Event is a report, not the action itself).
+   * Events go through a narrow lane of their own so that, in a mass revocation, the
+   * deletions that kill tokens are not queued behind the reports about them.
+   */
   event(
+    on: InvolvedObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#events.length >= MAX_PENDING_EVENTS) {
+        this.#logger?.warn({ reason }, 'event backlog full; dropping an event');
+        resolve();
+        return;
+      }
+      this.#events.push({ send: () => this.#sendEvent(on, type, reason, message), done: resolve });
+      this.#pumpEvents();
+    });
+  }
+
+  #pumpEvents(): void {
+    while (this.#eventsInFlight < EVENT_CONCURRENCY && this.#events.length) {
+      const next = this.#events.shift();
+      if (!next) return;
+      this.#eventsInFlight++;
+      void next.send().finally(() => {
+        this.#eventsInFlight--;
+        next.done();
+        this.#pumpEvents();
+      });
+    }
+  }
+
+  #sendEvent(
     on: InvolvedObject,
     type: 'Normal' | 'Warning',
     reason: string,

@@ -37,7 +37,8 @@ export function grantReconciler(ctx: ControllerContext) {
       namespace,
       name,
     });
-    let lastRevocation = grant.status?.lastRevocation;
+    const pending = ctx.grantRevocations.peek(key);
+    let lastRevocation = pending ?? grant.status?.lastRevocation;
     const revokedForExpiry =
       lastRevocation?.reason === GRANT_EXPIRED && Date.parse(lastRevocation.time ?? '') >= notAfter;
     // Another active grant for the same account and policy keeps its pods alive.
@@ -156,6 +157,21 @@ export function grantReconciler(ctx: ControllerContext) {
       const clean = JSON.parse(JSON.stringify(status)) as Record<string, unknown>;
       return sameJson(current.status ?? {}, clean) ? undefined : clean;
     });
+    if (pending) {
+      ctx.grantRevocations.written(key, pending);
+      void actions.event(
+        {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'WorkloadGrant',
+          name,
+          namespace,
+          uid: grant.metadata.uid,
+        },
+        'Warning',
+        'TrustRevoked',
+        `policy ${pending.policy} on node ${pending.node}: removed ${pending.podsRemoved} pods, deleted ${pending.secretsDeleted} legacy token secrets${pending.serviceAccountRotated ? ', rotated the service account' : ''}`,
+      );
+    }
     const next = [notBefore, notAfter].filter((t) => Number.isFinite(t) && t > now);
     return requeueAt(next.length ? Math.min(...next) : undefined, now);
   };

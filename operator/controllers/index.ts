@@ -15,7 +15,7 @@ import type { Caches } from '../kube/caches.ts';
 import { type Reconciler, WorkQueue } from '../kube/workqueue.ts';
 import { Actions } from './actions.ts';
 import { attestationReconciler } from './attestation.ts';
-import type { ControllerContext } from './context.ts';
+import { type ControllerContext, GrantRevocations } from './context.ts';
 import { REVOCATION_ANNOTATION } from './drift-plan.ts';
 import { grantReconciler } from './grant.ts';
 import { controllerMetrics } from './metrics.ts';
@@ -33,7 +33,7 @@ export interface ControllersContext {
   namespace?: string;
   /** Epoch ms; injectable for tests. */
   clock?: () => number;
-  /** Reconciles at once per controller (default 16 for nodes, 8 otherwise). */
+  /** Reconciles at once per controller (default 64 for nodes, fewer for the others). */
   concurrency?: number;
   /** Identity for Events' reportingInstance. */
   identity?: string;
@@ -48,6 +48,8 @@ export interface Controllers {
 /** Policy counts are batched: many node changes make one status write. */
 const POLICY_BATCH_MS = 500;
 const GRANT_BATCH_MS = 1000;
+/** Revocation records for grants are collected this long before one status write. */
+const GRANT_RECORD_BATCH_MS = 200;
 
 export async function startControllers(context: ControllersContext): Promise<Controllers> {
   const logger = context.logger ?? pino({ level: 'silent' });
@@ -55,6 +57,13 @@ export async function startControllers(context: ControllersContext): Promise<Con
   const { caches } = context;
   const metrics = controllerMetrics(registry);
   const actions = new Actions(caches.client, logger, context.identity);
+  const queue = (name: string, concurrency: number) =>
+    new WorkQueue({ name, concurrency, registry, logger: logger.child({ controller: name }) });
+  // Nodes drift in batches; each reconcile mostly waits on the API server.
+  const nodes = queue('node', context.concurrency ?? 64);
+  const attestations = queue('nodeattestation', context.concurrency ?? 16);
+  const grants = queue('workloadgrant', context.concurrency ?? 8);
+  const policies = queue('endpointtrustpolicy', 2);
   const ctx: ControllerContext = {
     caches,
     actions,
@@ -62,6 +71,7 @@ export async function startControllers(context: ControllersContext): Promise<Con
     metrics,
     logger,
     now: context.clock ?? Date.now,
+    grantRevocations: new GrantRevocations((key) => grants.addAfter(key, GRANT_RECORD_BATCH_MS)),
   };
   const timed =
     (controller: string, fn: Reconciler): Reconciler =>
@@ -73,12 +83,6 @@ export async function startControllers(context: ControllersContext): Promise<Con
         end();
       }
     };
-  const queue = (name: string, concurrency: number) =>
-    new WorkQueue({ name, concurrency, registry, logger: logger.child({ controller: name }) });
-  const nodes = queue('node', context.concurrency ?? 16);
-  const attestations = queue('nodeattestation', context.concurrency ?? 8);
-  const grants = queue('workloadgrant', context.concurrency ?? 8);
-  const policies = queue('endpointtrustpolicy', 2);
 
   const unsubscribe = [
     caches.trust.onChange((node, policy) => {

@@ -1,10 +1,8 @@
 // Node controller: per node, for every policy whose pool holds it — trust labels, drift
 // bookkeeping, the untrusted taint, revocation after the grace period, recovery.
 // Level-triggered: it reads the caches, plans with the pure planNode, and applies.
-import { GROUP, VERSION } from '../api/crds.ts';
 import type { EndpointTrustPolicy } from '../api/types.generated.ts';
 import { saKey } from '../kube/caches.ts';
-import { resourcePath } from '../kube/rest.ts';
 import { REASON } from '../trust/index.ts';
 import type { NodeForPatch } from './actions.ts';
 import type { ControllerContext } from './context.ts';
@@ -18,7 +16,7 @@ import {
   REVOCATION_ANNOTATION,
   withTaint,
 } from './drift-plan.ts';
-import { governedPods } from './revoke.ts';
+import { governedPods, type RevocationCounts } from './revoke.ts';
 import { enforcementSettings } from './settings.ts';
 
 const PENDING_RETRY_MS = 50;
@@ -104,15 +102,11 @@ export function nodeReconciler(ctx: ControllerContext) {
         finished.set(`${name}|${policy}`, { since: rec.since, revokedAt: rec.revokedAt });
         wroteRevoked = true;
       }
-      await recordOnGrants(ctx, policy, rec.serviceAccounts ?? [], {
+      noteOnGrants(ctx, policy, rec.serviceAccounts ?? [], {
         time: new Date(doneAt).toISOString(),
         node: name,
-        policy,
         reason,
-        podsRemoved: counts.podsRemoved,
-        secretsDeleted: counts.secretsDeleted,
-        rotated: counts.rotated,
-        perServiceAccount: counts.perServiceAccount,
+        counts,
       });
     }
     if (wroteRevoked) await writeNode(ctx, name, plan, ctx.now());
@@ -195,67 +189,26 @@ function reportTransitions(
   }
 }
 
-interface GrantRevocation {
-  time: string;
-  node: string;
-  policy: string;
-  reason: string;
-  podsRemoved: number;
-  secretsDeleted: number;
-  rotated: string[];
-  perServiceAccount: Map<string, number>;
-}
-
-/** lastRevocation on every grant of the affected service accounts under the policy. */
-export async function recordOnGrants(
+/** Queues lastRevocation for every grant of the affected service accounts under the policy. */
+function noteOnGrants(
   ctx: ControllerContext,
   policy: string,
   serviceAccounts: string[],
-  r: GrantRevocation,
-  extraStatus: (grantStatus: Record<string, unknown>) => Record<string, unknown> = (s) => s,
+  r: { time: string; node: string; reason: string; counts: RevocationCounts },
 ) {
   for (const sa of serviceAccounts) {
     const [ns = '', saName = ''] = sa.split('/');
     for (const grant of ctx.caches.grantsFor(ns, saName)) {
       if (grant.spec.policyRef?.name !== policy) continue;
-      const path = resourcePath({
-        group: GROUP,
-        version: VERSION,
-        plural: 'workloadgrants',
-        namespace: ns,
-        name: grant.metadata.name,
-      });
-      const lastRevocation = {
+      ctx.grantRevocations.note(`${ns}/${grant.metadata.name}`, {
         time: r.time,
-        node: r.node || undefined,
+        node: r.node,
         policy,
-        reason: r.reason.slice(0, 1024),
-        podsRemoved: r.perServiceAccount.get(sa) ?? 0,
-        secretsDeleted: r.secretsDeleted,
-        serviceAccountRotated: r.rotated.includes(sa),
-      };
-      try {
-        await ctx.actions.updateStatus(path, grant, (current) =>
-          extraStatus({ ...(current.status ?? {}), lastRevocation }),
-        );
-      } catch (err) {
-        ctx.logger.warn(
-          { grant: `${ns}/${grant.metadata.name}`, err: (err as Error).message },
-          'could not record revocation on grant',
-        );
-      }
-      void ctx.actions.event(
-        {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'WorkloadGrant',
-          name: grant.metadata.name ?? '',
-          namespace: ns,
-          uid: grant.metadata.uid,
-        },
-        'Warning',
-        'TrustRevoked',
-        `policy ${policy}${r.node ? ` on node ${r.node}` : ''}: removed ${lastRevocation.podsRemoved} pods, deleted ${r.secretsDeleted} legacy token secrets${lastRevocation.serviceAccountRotated ? ', rotated the service account' : ''}`,
-      );
+        reason: r.reason,
+        podsRemoved: r.counts.perServiceAccount.get(sa) ?? 0,
+        secretsDeleted: r.counts.secretsDeleted,
+        serviceAccountRotated: r.counts.rotated.includes(sa),
+      });
     }
   }
 }

@@ -13,6 +13,8 @@ export interface ElectedOperator {
   elector: LeaderElector;
   registry: Registry;
   isLeader(): boolean;
+  /** The running controllers while leading. */
+  controllers(): Controllers | undefined;
   /** Dies without releasing the lease (as a crash would, minus the process exit). */
   crash(): Promise<void>;
   /** Graceful: stop controllers, release the lease, stop caches. */
@@ -71,6 +73,7 @@ export function startElectedOperator(opts: {
     elector,
     registry,
     isLeader: () => elector.isLeader() && controllers !== undefined,
+    controllers: () => controllers,
     async crash() {
       await elector.stop();
       await caches.stop();

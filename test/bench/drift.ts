@@ -1,0 +1,437 @@
+// `npm run bench -- drift [--nodes 1000] [--pods-per-node 30] [--drifting 50] [--rounds 2]
+//   [--rss-nodes 5000] [--rss-pods 50000]`
+// Drift-to-revocation on the sandbox: nodes × pods governed by one policy, every node
+// attested, then `drifting` nodes get an attestation with diskEncryption false, all at
+// once. Latency per node runs from just before its attestation write to the DELETED
+// event of its last governed pod (the last revocation action), seen on a watch.
+// Then the memory figure: the operator's RSS with rss-nodes nodes and rss-pods pods in
+// its caches, measured in the operator's own process (the sandbox runs in this one).
+// The operator runs as a child process (test/integration/operator/operator-main.ts).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import yaml from 'js-yaml';
+import { startSandbox } from '../../hack/sandbox/index.ts';
+import { KubeClient, resourcePath } from '../../operator/kube/rest.ts';
+import { EAR_PROFILE } from '../../operator/trust/index.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const ISSUER = 'https://verifier.bench.example';
+const NS = 'bench-apps';
+const POOL = { 'bench.trustgate.dev/pool': 'runners' };
+const TG = { group: 'trustgate.dev', version: 'v1alpha1' };
+const SERVICE_ACCOUNTS = 20;
+
+type Report = {
+  leader: boolean;
+  synced: boolean;
+  rssBytes: number;
+  heapUsedBytes: number;
+  histogram: string;
+};
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      nodes: { type: 'string', default: '1000' },
+      'pods-per-node': { type: 'string', default: '30' },
+      drifting: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '2' },
+      'rss-nodes': { type: 'string', default: '5000' },
+      'rss-pods': { type: 'string', default: '50000' },
+    },
+  });
+  const nodes = Number(values.nodes);
+  const perNode = Number(values['pods-per-node']);
+  const drifting = Number(values.drifting);
+  const rounds = Number(values.rounds);
+  const rssNodes = Number(values['rss-nodes']);
+  const rssPods = Number(values['rss-pods']);
+
+  const sandbox = await startSandbox({ maxInflight: 2000 });
+  const kc = new KubeConfig();
+  kc.loadFromFile(sandbox.kubeconfigPath);
+  const client = new KubeClient(kc);
+  const children: ChildProcess[] = [];
+  try {
+    for (const file of await readdirYaml(path.join(root, 'crds'))) {
+      await client.create(
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+        yaml.load(await readFile(file, 'utf8')),
+      );
+    }
+    await waitUntil(async () => {
+      try {
+        await client.get(resourcePath({ ...TG, plural: 'nodeattestations' }));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'ES256' };
+    const signFor = (node: string, diskEncryption: boolean) =>
+      new SignJWT({
+        eat_profile: EAR_PROFILE,
+        iat: Math.floor(Date.now() / 1000),
+        iss: ISSUER,
+        sub: node,
+        'ear.verifier-id': { build: 'bench-verifier 1.0', developer: ISSUER },
+        submods: {
+          node: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { hardware: 2 } },
+        },
+        posture: { diskEncryption, secureBoot: true, patchAgeDays: 2 },
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: 'bench-1' })
+        .sign(privateKey);
+
+    // ---- seed: namespaces, service accounts, grants, policy, nodes, pods, attestations ----
+    let t = performance.now();
+    sandbox.seed('', 'v1', 'namespaces', { metadata: { name: 'trustgate-system' } });
+    sandbox.seed('', 'v1', 'namespaces', {
+      metadata: { name: NS, labels: { 'bench.trustgate.dev/governed': 'true' } },
+    });
+    for (let s = 0; s < SERVICE_ACCOUNTS; s++) {
+      sandbox.seed('', 'v1', 'serviceaccounts', {
+        metadata: { name: `runner-${s}`, namespace: NS },
+      });
+      sandbox.seed(TG.group, TG.version, 'workloadgrants', {
+        metadata: { name: `runner-${s}`, namespace: NS },
+        spec: {
+          serviceAccountName: `runner-${s}`,
+          policyRef: { name: 'runners' },
+          maxExpirationSeconds: 3600,
+        },
+      });
+    }
+    sandbox.seed(TG.group, TG.version, 'endpointtrustpolicies', {
+      metadata: { name: 'runners', generation: 1 },
+      spec: {
+        nodeSelector: { matchLabels: POOL },
+        workloadSelector: {
+          namespaceSelector: { matchLabels: { 'bench.trustgate.dev/governed': 'true' } },
+        },
+        attestation: {
+          verifiers: [
+            { name: 'bench', issuer: ISSUER, jwks: { keys: [jwk] }, algorithms: ['ES256'] },
+          ],
+          maxAge: '1h',
+          clockSkew: '30s',
+          minimumStatus: 'affirming',
+          posture: [{ key: 'diskEncryption', operator: 'Equals', values: ['true'] }],
+        },
+        workloadIdentity: { requireGrant: true, maxExpirationSeconds: 3600 },
+        enforcement: {
+          mode: 'Enforce',
+          onDrift: {
+            gracePeriod: '0s',
+            bootstrapGracePeriod: '1h',
+            taint: true,
+            podAction: 'ForceDelete',
+            deleteLegacyTokenSecrets: true,
+          },
+        },
+      },
+    });
+    let podCount = 0;
+    for (let i = 0; i < nodes; i++) {
+      sandbox.seed('', 'v1', 'nodes', benchNode(`node-${i}`, true));
+      for (let j = 0; j < perNode; j++)
+        sandbox.seed('', 'v1', 'pods', benchPod(podCount++, `node-${i}`));
+    }
+    const tokens = await Promise.all(
+      Array.from({ length: nodes }, (_, i) => signFor(`node-${i}`, true)),
+    );
+    tokens.forEach((token, i) => {
+      sandbox.seed(TG.group, TG.version, 'nodeattestations', {
+        metadata: { name: `node-${i}` },
+        spec: { token },
+      });
+    });
+    console.log(
+      `seeded ${nodes} nodes, ${podCount} pods, ${nodes} attestations in ${Math.round(performance.now() - t)} ms`,
+    );
+
+    // ---- operator ----
+    t = performance.now();
+    const operator = startOperatorProcess(sandbox.kubeconfigPath);
+    children.push(operator.child);
+    await waitUntil(async () => {
+      const r = await operator.report();
+      return r.leader && r.synced;
+    }, 120_000);
+    await waitUntil(async () => {
+      const n = await client.get<{ metadata: { labels?: Record<string, string> } }>(
+        resourcePath({ version: 'v1', plural: 'nodes', name: `node-${nodes - 1}` }),
+      );
+      return n.metadata.labels?.['trust.trustgate.dev/runners'] === 'true';
+    }, 120_000);
+    await operator.report(); // queues idle: the initial pass over every node is done
+    console.log(
+      `operator synced and reconciled ${nodes} nodes in ${Math.round(performance.now() - t)} ms`,
+    );
+
+    // ---- drift rounds ----
+    const latencies: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const victims = Array.from({ length: drifting }, (_, k) => `node-${round * drifting + k}`);
+      const remaining = new Map<string, number>(victims.map((v) => [v, perNode]));
+      const startedAt = new Map<string, number>();
+      const doneAt = new Map<string, number>();
+      const abort = new AbortController();
+      const watchDone = client
+        .watch(
+          '/api/v1/pods',
+          { resourceVersion: await listRV(client), allowWatchBookmarks: true, timeoutSeconds: 120 },
+          (e) => {
+            if (e.type !== 'DELETED') return;
+            const node = (e.object.spec as { nodeName?: string } | undefined)?.nodeName;
+            if (!node || !remaining.has(node)) return;
+            const left = (remaining.get(node) ?? 0) - 1;
+            remaining.set(node, left);
+            if (left === 0) doneAt.set(node, performance.now());
+            if ([...remaining.values()].every((v) => v <= 0)) abort.abort();
+          },
+          abort.signal,
+        )
+        .catch(() => undefined);
+      const bad = await Promise.all(victims.map((v) => signFor(v, false)));
+      await Promise.all(
+        victims.map(async (v, k) => {
+          const path = resourcePath({ ...TG, plural: 'nodeattestations', name: v });
+          startedAt.set(v, performance.now());
+          await client.patch(path, { spec: { token: bad[k] } }, 'merge');
+        }),
+      );
+      const deadline = setTimeout(() => abort.abort(), 60_000);
+      await watchDone;
+      clearTimeout(deadline);
+      for (const v of victims) {
+        const end = doneAt.get(v);
+        const start = startedAt.get(v);
+        if (end === undefined || start === undefined)
+          throw new Error(`node ${v}: revocation not seen within 60 s`);
+        latencies.push(end - start);
+      }
+      const sorted = [...latencies.slice(-drifting)].sort((a, b) => a - b);
+      console.log(
+        `round ${round + 1}: ${drifting} nodes drifted at once; drift→last pod removed p50 ${fmt(pct(sorted, 50))} ms, max ${fmt(sorted.at(-1) ?? 0)} ms`,
+      );
+    }
+    const driftReport = await operator.report();
+    console.log(
+      `operator histogram trustgate_drift_to_revocation_seconds:\n${driftReport.histogram
+        .split('\n')
+        .filter((l) => l.includes('_count') || l.includes('_sum'))
+        .join('\n')}`,
+    );
+    operator.child.kill('SIGTERM');
+    await new Promise((r) => operator.child.once('exit', r));
+
+    // ---- memory: grow to rss-nodes / rss-pods, then a fresh operator process ----
+    t = performance.now();
+    const extraNodes = Math.max(0, rssNodes - nodes);
+    const podsNow = podCount - drifting * rounds * perNode;
+    const extraPods = Math.max(0, rssPods - podsNow);
+    for (let i = 0; i < extraNodes; i++)
+      sandbox.seed('', 'v1', 'nodes', benchNode(`extra-${i}`, false));
+    for (let p = 0; p < extraPods; p++) {
+      sandbox.seed('', 'v1', 'pods', benchPod(podCount++, `extra-${p % Math.max(1, extraNodes)}`));
+    }
+    console.log(
+      `grew the cluster to ${nodes + extraNodes} nodes, ${podsNow + extraPods} pods in ${Math.round(performance.now() - t)} ms`,
+    );
+    const second = startOperatorProcess(sandbox.kubeconfigPath);
+    children.push(second.child);
+    await waitUntil(async () => {
+      const r = await second.report();
+      return r.leader && r.synced;
+    }, 180_000);
+    let report = await second.report();
+    // Let the initial reconcile pass and any start-up garbage settle before reading RSS.
+    await new Promise((r) => setTimeout(r, 3000));
+    report = await second.report();
+    const rssMiB = report.rssBytes / 1024 / 1024;
+    console.log(
+      `operator process with ${nodes + extraNodes} nodes and ${podsNow + extraPods} pods cached: RSS ${fmt(rssMiB)} MiB (heap used ${fmt(report.heapUsedBytes / 1024 / 1024)} MiB)`,
+    );
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
+
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      JSON.stringify({
+        bench: 'drift',
+        p50_ms: round1(pct(sorted, 50)),
+        p99_ms: round1(pct(sorted, 99)),
+        rss_mib: round1(rssMiB),
+      }),
+    );
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    client.close();
+    await sandbox.stop();
+  }
+}
+
+function startOperatorProcess(kubeconfigPath: string) {
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'test/integration/operator/operator-main.ts')],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfigPath,
+        TG_NAMESPACE: 'trustgate-system',
+        TG_LEASE: `bench-${Date.now()}`,
+        TG_LOG_LEVEL: process.env.TG_LOG_LEVEL ?? 'silent',
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const report = () =>
+    new Promise<Report>((resolve, reject) => {
+      const onMessage = (m: Report & { type?: string }) => {
+        if (m?.type !== 'report') return;
+        child.off('message', onMessage);
+        resolve(m);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code) => reject(new Error(`operator exited (${code})`)));
+      child.send({ type: 'report' });
+    });
+  return { child, report };
+}
+
+async function listRV(client: KubeClient): Promise<string> {
+  const l = await client.get<{ metadata: { resourceVersion: string } }>('/api/v1/pods', {
+    limit: 1,
+  });
+  return l.metadata.resourceVersion;
+}
+
+async function readdirYaml(dir: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => path.join(dir, f));
+}
+
+async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error('bench: timed out waiting');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function benchNode(name: string, inPool: boolean) {
+  return {
+    metadata: {
+      name,
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        ...(inPool ? POOL : {}),
+      },
+    },
+    spec: { podCIDR: '10.244.0.0/24' },
+    status: {
+      capacity: { cpu: '16', memory: '64Gi', pods: '110' },
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          lastHeartbeatTime: '2026-11-25T00:00:00Z',
+        },
+      ],
+      nodeInfo: { kubeletVersion: 'v1.35.0', containerRuntimeVersion: 'containerd://2.1.0' },
+    },
+  };
+}
+
+/** A pod shaped like a real runner pod (a few KB), so the trimming is measured honestly. */
+function benchPod(i: number, node: string) {
+  const sa = `runner-${i % SERVICE_ACCOUNTS}`;
+  return {
+    metadata: {
+      name: `runner-${i}`,
+      namespace: NS,
+      labels: { app: 'runner', 'runner-group': `g-${i % 40}`, 'pod-template-hash': '7c9d5b8f6' },
+      annotations: {
+        'kubectl.kubernetes.io/default-container': 'runner',
+        'bench/trace': 'x'.repeat(200),
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `runner-g-${i % 40}`,
+          uid: '0b0e1c4a-9e1f-4c1a-9a52-1f2d3c4b5a6e',
+          controller: true,
+        },
+      ],
+    },
+    spec: {
+      nodeName: node,
+      serviceAccountName: sa,
+      containers: [
+        {
+          name: 'runner',
+          image: 'ghcr.io/example/actions-runner:2.330.0',
+          args: ['--ephemeral', '--labels', 'linux,x64,trusted'],
+          env: Array.from({ length: 12 }, (_, k) => ({
+            name: `RUNNER_ENV_${k}`,
+            value: `value-${k}-${'v'.repeat(20)}`,
+          })),
+          resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '4Gi' } },
+          volumeMounts: [
+            {
+              name: 'kube-api-access',
+              mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+              readOnly: true,
+            },
+          ],
+        },
+      ],
+      volumes: [
+        {
+          name: 'kube-api-access',
+          projected: {
+            sources: [
+              { serviceAccountToken: { expirationSeconds: 3600, path: 'token' } },
+              {
+                configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+              },
+            ],
+          },
+        },
+      ],
+      tolerations: [
+        {
+          key: 'node.kubernetes.io/not-ready',
+          operator: 'Exists',
+          effect: 'NoExecute',
+          tolerationSeconds: 300,
+        },
+      ],
+    },
+    status: {
+      phase: 'Running',
+      podIP: `10.244.${(i >> 8) & 255}.${i & 255}`,
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  };
+}
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const fmt = (n: number) => round1(n).toFixed(1);
