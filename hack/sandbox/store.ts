@@ -29,6 +29,20 @@ export type Listener = (event: StoreEvent) => void;
 export const entryKey = (namespace: string, name: string) =>
   namespace ? `${namespace}/${name}` : name;
 
+/** Binary search in entries sorted by key; -1 when absent. */
+function indexOfKey(sorted: Entry[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const k = (sorted[mid] as Entry).key;
+    if (k === key) return mid;
+    if (k < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
 class Bucket {
   readonly entries = new Map<string, Entry>();
   sorted: Entry[] | null = null;
@@ -101,7 +115,7 @@ export class Store {
     b.entries.set(entry.key, entry);
     if (prev) {
       if (b.sorted) {
-        const i = b.sorted.indexOf(prev);
+        const i = indexOfKey(b.sorted, entry.key);
         if (i >= 0) b.sorted[i] = entry;
         else b.sorted = null;
       }
