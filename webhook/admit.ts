@@ -1,5 +1,6 @@
 // Routes a decoded AdmissionRequest to its handler. Requests trustgate has no rule for are
 // allowed: the webhook configuration decides what is sent here, not this table.
+import { DEFAULT_API_SERVER_AUDIENCE } from '../operator/trust/index.ts';
 import type { AdmissionCaches } from './caches.ts';
 import { type AdmissionRequest, allow, type Verdict } from './codec.ts';
 import { admitBinding } from './handlers/binding.ts';
@@ -8,6 +9,19 @@ import { admitTokenRequest } from './handlers/token-request.ts';
 import { admitTrustgateResource } from './handlers/trustgate-resources.ts';
 
 export const TRUSTGATE_GROUP = 'trustgate.dev';
+
+export interface AdmissionConfig {
+  /**
+   * Audiences the API server gives a token that asks for none (its --api-audiences, by
+   * default its service-account issuer). A TokenRequest reaches admission with them filled
+   * in; they count as "the API server's default audience" when judged against a grant.
+   */
+  apiAudiences: string[];
+}
+
+export const DEFAULT_ADMISSION_CONFIG: AdmissionConfig = {
+  apiAudiences: [DEFAULT_API_SERVER_AUDIENCE, 'https://kubernetes.default.svc'],
+};
 
 /** The handler a request goes to, as a short name for metrics and logs. */
 export function routeOf(
@@ -32,6 +46,7 @@ export async function admit(
   req: AdmissionRequest,
   caches: AdmissionCaches,
   now: number,
+  config: AdmissionConfig = DEFAULT_ADMISSION_CONFIG,
 ): Promise<Verdict> {
   switch (routeOf(req)) {
     case 'pods':
@@ -39,7 +54,7 @@ export async function admit(
     case 'bindings':
       return admitBinding(req, caches, now);
     case 'tokenrequests':
-      return admitTokenRequest(req, caches, now);
+      return admitTokenRequest(req, caches, now, config.apiAudiences);
     case 'trustgate':
       return admitTrustgateResource(req, caches, now);
     default:

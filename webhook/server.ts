@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { admit, routeOf } from './admit.ts';
+import { type AdmissionConfig, admit, DEFAULT_ADMISSION_CONFIG, routeOf } from './admit.ts';
 import type { AdmissionCaches } from './caches.ts';
 import {
   type AdmissionRequest,
@@ -39,6 +39,7 @@ export interface WebhookServerOptions {
   maxBodyBytes?: number;
   /** Clock for decisions (tests). */
   now?: () => number;
+  config?: AdmissionConfig;
 }
 
 export interface WebhookServer {
@@ -59,6 +60,7 @@ const resourceLabel = (r: AdmissionRequest) =>
 export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port' | 'host'>) {
   const { caches, logger, metrics } = opts;
   const now = opts.now ?? Date.now;
+  const config = opts.config ?? DEFAULT_ADMISSION_CONFIG;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -81,7 +83,7 @@ export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port'
     }
     let verdict: Verdict;
     try {
-      verdict = await admit(request, caches, now());
+      verdict = await admit(request, caches, now(), config);
     } catch (err) {
       // A bug must not let a request through or crash the server: deny, and say so.
       metrics.errors.inc({ reason: 'HandlerError' });

@@ -54,9 +54,10 @@ function standInPod(
   sa: string,
   token: RequestedToken,
   labels?: Record<string, string>,
+  requested: (string | undefined)[] = token.audiences,
 ): V1Pod {
-  const audiences: (string | undefined)[] =
-    token.audiences.length > 0 ? token.audiences : [undefined];
+  // No audience (undefined) stands for the API server's default audience.
+  const audiences: (string | undefined)[] = requested.length > 0 ? requested : [undefined];
   return {
     metadata: { namespace, name: token.boundPod, labels },
     spec: {
@@ -84,6 +85,7 @@ export function admitTokenRequest(
   req: AdmissionRequest,
   caches: AdmissionCaches,
   now: number,
+  apiAudiences: readonly string[] = [],
 ): Verdict {
   const sa = req.name;
   const namespace = req.namespace;
@@ -128,7 +130,11 @@ export function admitTokenRequest(
     if (policy && !governing.has(ref as string)) governing.set(ref as string, policy);
   }
 
-  const pod = standInPod(namespace, sa, token, podLabels);
+  // The API server's own audiences were filled in for a request that named none.
+  const requested = [
+    ...new Set(token.audiences.map((a) => (apiAudiences.includes(a) ? undefined : a))),
+  ];
+  const pod = standInPod(namespace, sa, token, podLabels, requested);
   const subject = `pod ${namespace}/${token.boundPod ?? '(unnamed)'} (service account ${sa})`;
   const restate = (r: Reason): Reason =>
     r.message.startsWith(subject)

@@ -9,8 +9,11 @@ type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-/** Certificates start a little in the past so a replica with a slow clock accepts them. */
-const BACKDATE_MS = 5 * 60_000;
+/**
+ * Certificates start a little in the past so a peer with a slow clock accepts them; a
+ * tenth of the lifetime at most, so short test lifetimes still rotate on time.
+ */
+const backdate = (lifetimeMs: number) => Math.min(5 * 60_000, Math.floor(lifetimeMs / 10));
 
 export interface KeyPairPem {
   certPem: string;
@@ -57,7 +60,7 @@ export async function createCertificateAuthority(
     serialNumber: serial(),
     name: `CN=${commonName}`,
     keys,
-    notBefore: new Date(now - BACKDATE_MS),
+    notBefore: new Date(now - backdate(lifetimeMs)),
     notAfter: new Date(now + lifetimeMs),
     signingAlgorithm: ALG,
     extensions: [
@@ -88,7 +91,7 @@ export async function issueServingCertificate(
     issuer: caCert.subject,
     publicKey: keys.publicKey,
     signingKey: caKey,
-    notBefore: new Date(now - BACKDATE_MS),
+    notBefore: new Date(now - backdate(lifetimeMs)),
     notAfter: new Date(Math.min(now + lifetimeMs, caCert.notAfter.getTime())),
     signingAlgorithm: ALG,
     extensions: [

@@ -2,6 +2,7 @@ import type { Command } from '../io.ts';
 import { attestSignCommand } from './attest.ts';
 import { evaluateCommand } from './evaluate.ts';
 import { keysGenerateCommand } from './keys.ts';
+import { runCommand } from './run.ts';
 import { sandboxCommand } from './sandbox.ts';
 import { validateCommand } from './validate.ts';
 
@@ -12,4 +13,5 @@ export const COMMANDS: Command[] = [
   evaluateCommand,
   validateCommand,
   sandboxCommand,
+  runCommand,
 ];

@@ -348,3 +348,30 @@ describe('trustgate resources', () => {
     expect(v.message).toContain('EndpointTrustPolicy.trustgate.dev "ci-runners" is invalid');
   });
 });
+
+describe('TokenRequest audiences the API server filled in', () => {
+  it('count as its default audience, and do not widen a narrowed grant', async () => {
+    const w = await buildWorld({
+      policies: [makePolicy('ci-runners', key)],
+      nodes: [],
+      grants: [
+        makeGrant('runner', 'ci', 'runner', 'ci-runners'),
+        makeGrant('vault-only', 'ci', 'vault-only', 'ci-runners', { audiences: ['vault'] }),
+      ],
+    });
+    const config = { apiAudiences: ['https://issuer.example'] };
+    const run = (sa: string, audiences: string[]) =>
+      admit(
+        decodeAdmissionReview(tokenRequestReview('ci', sa, { audiences })),
+        w.caches,
+        NOW,
+        config,
+      );
+    expect((await run('runner', ['https://issuer.example'])).allowed).toBe(true);
+    expect((await run('runner', ['https://elsewhere.example'])).allowed).toBe(false);
+    expect((await run('vault-only', ['vault'])).allowed).toBe(true);
+    expect((await run('vault-only', ['vault', 'https://issuer.example'])).reasonCodes).toEqual([
+      'AudienceNotGranted',
+    ]);
+  });
+});

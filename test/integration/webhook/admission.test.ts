@@ -1,0 +1,206 @@
+// The API server calls trustgate's webhook over HTTPS, exactly as kube-apiserver does:
+// pods, bindings and kubelet TokenRequests are admitted or denied by node trust.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { KubeApiError } from '../../../operator/kube/rest.ts';
+import { makeGrant, makePolicy, runnerPod, signAttestation } from '../../unit/webhook/world.ts';
+import {
+  applyAttestation,
+  createNamespace,
+  createNode,
+  createPolicy,
+  createServiceAccount,
+  kubeletClient,
+  setupWebhookEnv,
+  TG,
+  type WebhookEnv,
+  waitFor,
+} from './env.ts';
+
+let env: WebhookEnv;
+let ns: string;
+let auditNs: string;
+let policy: string;
+const node = (n: string) => `${n}-${env.id}`;
+
+async function createPod(namespace: string, pod: Record<string, unknown>) {
+  return env.client.create(`/api/v1/namespaces/${namespace}/pods`, pod);
+}
+
+async function rejection(p: Promise<unknown>): Promise<KubeApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof KubeApiError) return err;
+    throw err;
+  }
+  throw new Error('the request was admitted');
+}
+
+beforeAll(async () => {
+  env = await setupWebhookEnv();
+  ns = `ci-${env.id}`;
+  auditNs = `audit-${env.id}`;
+  policy = `ci-runners-${env.id}`;
+  await createNamespace(env, ns);
+  await createNamespace(env, auditNs);
+  await createServiceAccount(env, ns, 'runner');
+  await createServiceAccount(env, auditNs, 'runner');
+  const pool = `wh-${env.id}`;
+  for (const n of ['good', 'drifting', 'bad', 'silent']) await createNode(env, node(n), { pool });
+  const now = Date.now();
+  await applyAttestation(env, node('good'), await signAttestation(env.key, node('good'), now));
+  await applyAttestation(
+    env,
+    node('drifting'),
+    await signAttestation(env.key, node('drifting'), now),
+  );
+  await applyAttestation(
+    env,
+    node('bad'),
+    await signAttestation(env.key, node('bad'), now, { diskEncryption: false, patchAgeDays: 2 }),
+  );
+  await createPolicy(env, makePolicy(policy, env.key, { pool, namespaces: [ns] }));
+  await createPolicy(
+    env,
+    makePolicy(`audit-${env.id}`, env.key, { pool, namespaces: [auditNs], mode: 'Audit' }),
+  );
+  for (const [namespace, p] of [
+    [ns, policy],
+    [auditNs, `audit-${env.id}`],
+  ]) {
+    await env.client.create(
+      `/apis/${TG.group}/${TG.version}/namespaces/${namespace}/workloadgrants`,
+      makeGrant('runner', namespace as string, 'runner', p as string),
+    );
+  }
+  await env.start();
+  // The caches have seen everything above once a pod on the good node is admitted.
+  await waitFor(
+    () => createPod(ns, runnerPod('warmup', { nodeName: node('good') })).then(() => true),
+    'trustgate to admit on a trusted node',
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe('pods', () => {
+  it('admits a runner pod on a trusted node', async () => {
+    const pod = await createPod(ns, runnerPod('on-good', { nodeName: node('good') }));
+    expect((pod as { spec: { nodeName: string } }).spec.nodeName).toBe(node('good'));
+  });
+
+  it('rejects it on an untrusted node with a 403 naming policy, node and requirement', async () => {
+    const err = await rejection(createPod(ns, runnerPod('on-bad', { nodeName: node('bad') })));
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toContain(
+      `admission webhook "workloads.trustgate.dev" denied the request: node ${node('bad')}: posture diskEncryption is false; policy ${policy} requires Equals "true"`,
+    );
+  });
+
+  it('rejects it on a node that never attested', async () => {
+    const err = await rejection(
+      createPod(ns, runnerPod('on-silent', { nodeName: node('silent') })),
+    );
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toContain(`node ${node('silent')}: the node has no NodeAttestation`);
+  });
+
+  it('rejects a service account without a grant', async () => {
+    const err = await rejection(
+      createPod(ns, runnerPod('no-grant', { serviceAccount: 'default' })),
+    );
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toContain('requires an active grant');
+  });
+});
+
+describe('bindings', () => {
+  it('refuses binding a governed pod to an untrusted node and allows a trusted one', async () => {
+    await createPod(ns, runnerPod('unscheduled'));
+    const bind = (target: string) =>
+      env.client.create(`/api/v1/namespaces/${ns}/pods/unscheduled/binding`, {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: 'unscheduled', namespace: ns },
+        target: { apiVersion: 'v1', kind: 'Node', name: target },
+      });
+    // The pod must reach trustgate's cache first (until then the answer is "not ready").
+    const err = await waitFor(async () => {
+      const e = await rejection(bind(node('bad')));
+      return e.statusCode === 403 ? e : undefined;
+    }, 'binding refusal');
+    expect(err.message).toContain(`node ${node('bad')}: posture diskEncryption is false`);
+    await bind(node('good'));
+    const pod = await env.client.get<{ spec: { nodeName?: string } }>(
+      `/api/v1/namespaces/${ns}/pods/unscheduled`,
+    );
+    expect(pod.spec.nodeName).toBe(node('good'));
+  });
+});
+
+describe('kubelet token requests', () => {
+  it('refuses a TokenRequest from a drifted node while a trusted node gets one', async () => {
+    if (!env.cluster.sandbox) return; // node identities come from the sandbox
+    await createPod(ns, runnerPod('on-drifting', { nodeName: node('drifting') }));
+    await createPod(ns, runnerPod('on-good-2', { nodeName: node('good') }));
+    const tokenFor = (kubelet: string, pod: string) =>
+      waitFor(async () => {
+        const p = await env.client.get<{ metadata: { uid: string } }>(
+          `/api/v1/namespaces/${ns}/pods/${pod}`,
+        );
+        return p.metadata.uid;
+      }, 'pod').then((uid) =>
+        kubeletClient(env, kubelet).create(
+          `/api/v1/namespaces/${ns}/serviceaccounts/runner/token`,
+          {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: {
+              audiences: [],
+              expirationSeconds: 3607,
+              boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod, uid },
+            },
+          },
+        ),
+      );
+    // Before the drift both kubelets get tokens.
+    await waitFor(
+      () => tokenFor(node('drifting'), 'on-drifting').then(() => true),
+      'token before drift',
+    );
+    // The node drifts: its verifier reports disk encryption off.
+    await applyAttestation(
+      env,
+      node('drifting'),
+      await signAttestation(env.key, node('drifting'), Date.now(), {
+        diskEncryption: false,
+        patchAgeDays: 2,
+      }),
+    );
+    const err = await waitFor(async () => {
+      const e = await rejection(tokenFor(node('drifting'), 'on-drifting')).catch(() => undefined);
+      return e?.statusCode === 403 ? e : undefined;
+    }, 'token refusal after drift');
+    expect(err.message).toContain(
+      `node ${node('drifting')}: posture diskEncryption is false; policy ${policy}`,
+    );
+    const ok = (await tokenFor(node('good'), 'on-good-2')) as { status?: { token?: string } };
+    expect(ok.status?.token).toEqual(expect.any(String));
+  });
+});
+
+describe('audit mode', () => {
+  it('admits with warnings', async () => {
+    const pod = runnerPod('audited', { nodeName: node('bad') });
+    (pod.metadata as Record<string, unknown>).namespace = auditNs;
+    const res = await env.cluster.kubectl(['create', '-f', '-', '-n', auditNs], {
+      input: JSON.stringify(pod),
+    });
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain(
+      `Warning: trustgate audit (policy audit-${env.id}, not enforced): node ${node('bad')}: posture diskEncryption is false`,
+    );
+  });
+});
