@@ -325,6 +325,15 @@ export class ObjectAPI {
       );
     }
     const rv = input.metadata.resourceVersion;
+    if (!rv && !t.unconditionalUpdate) {
+      throw errors.invalid(t.group, t.kind, name, [
+        {
+          reason: 'FieldValueInvalid',
+          field: 'metadata.resourceVersion',
+          message: 'Invalid value: 0x0: must be specified for an update',
+        },
+      ]);
+    }
     if (rv && rv !== old.metadata.resourceVersion)
       throw errors.staleUpdate(t.group, t.resource, name);
     if (input.metadata.uid && input.metadata.uid !== old.metadata.uid) {

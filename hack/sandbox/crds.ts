@@ -196,6 +196,7 @@ export function typesOfCRD(crd: KubeObject): ResourceType[] {
           : {}) as ResourceType['subresources'],
         statusSubresource: status,
         generation: 'nonMetadata',
+        unconditionalUpdate: false,
         extraFields: {},
         columns,
         validate: validatorFor(v.schema?.openAPIV3Schema, namespaced),

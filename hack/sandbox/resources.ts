@@ -41,6 +41,8 @@ export interface ResourceType {
   statusSubresource: boolean;
   /** How metadata.generation moves: on spec changes, on any non-metadata change, never. */
   generation: 'spec' | 'nonMetadata' | 'none';
+  /** False for custom resources: a PUT must carry metadata.resourceVersion. */
+  unconditionalUpdate: boolean;
   /** Field selectors beyond metadata.name and metadata.namespace. */
   extraFields: Record<string, (obj: KubeObject) => string>;
   columns: PrinterColumn[];
@@ -95,6 +97,7 @@ function builtin(
     subresources: {},
     statusSubresource: false,
     generation: 'none',
+    unconditionalUpdate: true,
     extraFields: {},
     columns: [],
     strategies: STRATEGIES[t.kind] ?? {},

@@ -1,8 +1,8 @@
 // `trustgate sandbox`: runs the local control plane (hack/sandbox) until SIGINT/SIGTERM,
 // printing the kubeconfig it wrote. Optional fake nodes (kubelets) and scheduler make it
-// a small cluster for the demo.
+// a small cluster for the demo. hack/ is loaded only when the command runs: it is a
+// developer tool and not part of the product image.
 import { KubeConfig } from '@kubernetes/client-node';
-import { startSandbox } from '../../../hack/sandbox/index.ts';
 import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
 
 const USAGE = `Usage: trustgate sandbox [--port N] [--dir DIR] [--nodes N] [--scheduler]
@@ -65,6 +65,7 @@ export async function runSandbox(
   until?: Promise<void>,
 ): Promise<number> {
   const flags = parseFlags(args);
+  const { startSandbox } = await import('../../../hack/sandbox/index.ts');
   const sandbox = await startSandbox({
     port: flags.port,
     ...(flags.dir ? { dir: flags.dir } : {}),
