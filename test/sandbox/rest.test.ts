@@ -178,6 +178,22 @@ describe('custom resources: generation and the status subresource', () => {
     expect(viaStatus.metadata.generation).toBe(1);
   });
 
+  it('refuses an unconditional update (no resourceVersion) of a custom resource', async () => {
+    const api = custom();
+    const created = await api.createNamespacedCustomObject({ ...path(''), body: grant('uncond') });
+    const { resourceVersion: _, ...metadata } = created.metadata;
+    const res = await rawRequest(
+      cluster.kubeConfig,
+      'PUT',
+      `/apis/trustgate.dev/v1alpha1/namespaces/${ns}/workloadgrants/uncond`,
+      JSON.stringify({ ...created, metadata }),
+    );
+    expect(res.status).toBe(422);
+    expect(res.json.details.causes).toContainEqual(
+      expect.objectContaining({ field: 'metadata.resourceVersion' }),
+    );
+  });
+
   it('rejects a schema-invalid custom resource with 422 and field causes', async () => {
     const body = grant('bad');
     body.spec.serviceAccountName = 'Not A Name';
