@@ -9,6 +9,7 @@ export interface StatusCause {
 
 export interface StatusDetails {
   name?: string;
+  uid?: string;
   group?: string;
   kind?: string;
   causes?: StatusCause[];
@@ -43,10 +44,11 @@ export function statusObject(
     apiVersion: 'v1',
     metadata: {},
     status: code < 400 ? 'Success' : 'Failure',
-    message,
-    reason,
-    code,
   };
+  // A success Status carries no message or reason, as kube's do.
+  if (message) status.message = message;
+  if (reason) status.reason = reason;
+  status.code = code;
   if (details) status.details = details;
   return status;
 }

@@ -241,7 +241,7 @@ export class Handlers {
                 name: info.name,
                 kind: t.resource,
                 group: t.group,
-                ...{ uid: object.metadata.uid },
+                uid: object.metadata.uid,
               }),
         );
       }
