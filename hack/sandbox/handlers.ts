@@ -80,7 +80,7 @@ export class Handlers {
         url.pathname,
         q.get('watch') === 'true' || q.get('watch') === '1',
       );
-      if (info.type === 'public') return this.servePublic(info.path, req, res);
+      if (info.type === 'public') return this.servePublic(info.path, res);
       const user = await this.authenticate(req);
       if (info.type === 'notFound') throw errors.pathNotFound();
       if (info.type === 'discovery') return this.serveDiscovery(info, req, res);
@@ -106,7 +106,7 @@ export class Handlers {
     return user;
   }
 
-  private servePublic(path: string, req: IncomingMessage, res: ServerResponse) {
+  private servePublic(path: string, res: ServerResponse) {
     if (path === 'version') return sendJSON(res, 200, BUILTIN_VERSION);
     if (['healthz', 'livez', 'readyz'].includes(path)) return sendRaw(res, 200, 'ok', 'text/plain');
     if (path === 'openid/v1/jwks')

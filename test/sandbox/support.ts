@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON of many shapes, inspected by tests
+type JsonObject = Record<string, any>;
+
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -79,9 +82,9 @@ export async function eventually<T>(
 export async function readWatch(
   kc: KubeConfig,
   path: string,
-  until: (events: { type: string; object: Record<string, any> }[]) => boolean,
+  until: (events: { type: string; object: JsonObject }[]) => boolean,
   timeoutMs = 10_000,
-): Promise<{ type: string; object: Record<string, any> }[]> {
+): Promise<{ type: string; object: JsonObject }[]> {
   const server = new URL(kc.getCurrentCluster()?.server ?? '');
   const opts: https.RequestOptions = {
     method: 'GET',
@@ -92,7 +95,7 @@ export async function readWatch(
   };
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
-    const events: { type: string; object: Record<string, any> }[] = [];
+    const events: { type: string; object: JsonObject }[] = [];
     let buffered = '';
     const req = https.request(opts, (res) => {
       res.on('data', (chunk: Buffer) => {
