@@ -134,7 +134,13 @@ describe('RBAC', () => {
       for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames']) {
         expect(rule[field] ?? []).not.toContain('*');
       }
-      expect(rule.nonResourceURLs).toBeUndefined();
+      // The only non-resource URL: the API server's issuer discovery document.
+      if (rule.nonResourceURLs) {
+        expect(rule).toEqual({
+          nonResourceURLs: ['/.well-known/openid-configuration'],
+          verbs: ['get'],
+        });
+      }
     }
   });
 
@@ -149,7 +155,14 @@ describe('RBAC', () => {
     expect(verbs('', 'nodes')).toEqual(['get', 'list', 'patch', 'watch']);
     expect(verbs('', 'pods')).toEqual(['delete', 'get', 'list', 'watch']);
     expect(verbs('', 'pods/eviction')).toEqual(['create']);
-    expect(verbs('', 'serviceaccounts')).toEqual(['create', 'delete', 'get', 'list', 'watch']);
+    expect(verbs('', 'serviceaccounts')).toEqual(['create', 'delete', 'get']);
+    expect(verbs('', 'secrets')).toEqual(['create', 'delete', 'get', 'list', 'update', 'watch']);
+    expect(verbs('', 'events')).toEqual(['create', 'patch']);
+    expect(verbs('admissionregistration.k8s.io', 'validatingwebhookconfigurations')).toEqual([
+      'create',
+      'get',
+      'update',
+    ]);
     expect(verbs('', 'namespaces')).toEqual(['get', 'list', 'watch']);
     expect(verbs('coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
     for (const forbidden of ['escalate', 'bind', 'impersonate', 'deletecollection']) {
@@ -163,8 +176,10 @@ describe('RBAC', () => {
       rules.filter((r) => r.resources?.includes(resource) && r.verbs?.includes(verb));
     for (const [resource, verb] of [
       ['leases', 'update'],
-      ['validatingwebhookconfigurations', 'patch'],
+      ['validatingwebhookconfigurations', 'update'],
+      ['secrets', 'get'],
     ]) {
+      expect(byName(resource as string, verb as string).length).toBeGreaterThan(0);
       for (const rule of byName(resource as string, verb as string)) {
         expect(rule.resourceNames?.length).toBe(1);
       }

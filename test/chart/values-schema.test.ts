@@ -59,6 +59,15 @@ describe('values.schema.json', () => {
     );
   });
 
+  it('refuses a namespace selector the process-managed configuration would not carry', async () => {
+    expect(
+      await refusal({
+        'webhook.namespaceSelectorExpressions[0].key': 'trustgate.dev/governed',
+        'webhook.namespaceSelectorExpressions[0].operator': 'Exists',
+      }),
+    ).toContain('needs webhook.manageConfiguration=chart');
+  });
+
   it('accepts the documented alternatives', async () => {
     const alternatives: Record<string, string | number | boolean>[] = [
       { replicaCount: 1, podAntiAffinity: 'none', priorityClassName: '' },
@@ -70,6 +79,11 @@ describe('values.schema.json', () => {
         'certManager.issuerRef.kind': 'ClusterIssuer',
       },
       { 'image.digest': `sha256:${'a'.repeat(64)}` },
+      {
+        'webhook.manageConfiguration': 'chart',
+        'webhook.namespaceSelectorExpressions[0].key': 'trustgate.dev/governed',
+        'webhook.namespaceSelectorExpressions[0].operator': 'Exists',
+      },
     ];
     for (const sets of alternatives) {
       expect(await refusal(sets)).toBe('rendered');
