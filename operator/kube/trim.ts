@@ -43,8 +43,9 @@ export interface PodVolumeLite {
   };
 }
 
+/** Shared sub-objects (labels, volumes, status) are frozen: never mutate a cached pod. */
 export interface PodLite {
-  metadata: LiteMeta & { namespace: string; ownerReferences?: { kind: string; name: string }[] };
+  metadata: LiteMeta & { namespace: string };
   spec: { nodeName?: string; serviceAccountName: string; volumes?: PodVolumeLite[] };
   status?: { phase?: string };
 }
@@ -110,24 +111,66 @@ export function trimPod(raw: Raw): PodLite {
       volumes.push({
         name: v.name ?? '',
         projected: {
-          sources: tokens.map((s) => ({ serviceAccountToken: { ...s.serviceAccountToken } })),
+          sources: tokens.map((s) => ({
+            serviceAccountToken: {
+              audience: s.serviceAccountToken?.audience,
+              expirationSeconds: s.serviceAccountToken?.expirationSeconds,
+            },
+          })),
         },
       });
     }
   }
-  const pod: PodLite = {
-    metadata: { ...liteMeta(m, { labels: true }), namespace: m.namespace ?? '' },
-    spec: { serviceAccountName: spec.serviceAccountName || 'default' },
+  const metadata: PodLite['metadata'] = {
+    name: m.name ?? '',
+    namespace: intern(m.namespace ?? ''),
   };
-  const owners = (m.ownerReferences ?? []).filter((o) => o.controller);
-  if (owners.length) {
-    pod.metadata.ownerReferences = owners.map((o) => ({ kind: o.kind ?? '', name: o.name ?? '' }));
-  }
-  if (spec.nodeName) pod.spec.nodeName = spec.nodeName;
-  if (volumes.length) pod.spec.volumes = volumes;
+  if (m.uid) metadata.uid = m.uid;
+  if (m.resourceVersion) metadata.resourceVersion = m.resourceVersion;
+  if (m.deletionTimestamp) metadata.deletionTimestamp = m.deletionTimestamp;
+  if (m.labels && Object.keys(m.labels).length) metadata.labels = internShape(m.labels);
+  const pod: PodLite = {
+    metadata,
+    spec: { serviceAccountName: intern(spec.serviceAccountName || 'default') },
+  };
+  if (spec.nodeName) pod.spec.nodeName = intern(spec.nodeName);
+  // Pods of one template share their volume shapes: keep one copy.
+  if (volumes.length) pod.spec.volumes = internShape(volumes);
   const phase = (raw.status as { phase?: string } | undefined)?.phase;
-  if (phase) pod.status = { phase };
+  if (phase) pod.status = internShape({ phase });
   return pod;
+}
+
+// Interning: pods repeat the same namespaces, node and account names, label sets and
+// volume shapes thousands of times; one shared (frozen) copy each keeps 50,000 pods small.
+// Bounded, so a cluster with endless distinct values cannot grow it without limit.
+const MAX_STRINGS = 100_000;
+const MAX_SHAPES = 20_000;
+const strings = new Map<string, string>();
+const shapes = new Map<string, unknown>();
+
+function intern(s: string): string {
+  const hit = strings.get(s);
+  if (hit !== undefined) return hit;
+  if (strings.size < MAX_STRINGS) strings.set(s, s);
+  return s;
+}
+
+function internShape<T>(value: T): T {
+  const key = JSON.stringify(value);
+  const hit = shapes.get(key);
+  if (hit !== undefined) return hit as T;
+  const frozen = deepFreeze(structuredClone(value));
+  if (shapes.size < MAX_SHAPES) shapes.set(key, frozen);
+  return frozen;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export function trimNode(raw: Raw): NodeLite {

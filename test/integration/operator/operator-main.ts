@@ -1,6 +1,8 @@
 // A test-only operator process: `node operator-main.ts` with KUBECONFIG, TG_NAMESPACE,
 // TG_IDENTITY, TG_LEASE set. TG_POD_DELETE_DELAY_MS slows each pod removal so a test can
 // kill -9 the process in the middle of a revocation.
+
+import { getHeapSpaceStatistics } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Actions } from '../../../operator/controllers/actions.ts';
@@ -42,6 +44,11 @@ process.on('message', (msg: { type?: string }) => {
       caches: operator.caches.status(),
       rssBytes: process.memoryUsage().rss,
       heapUsedBytes: process.memoryUsage().heapUsed,
+      memory: process.memoryUsage(),
+      spaces: getHeapSpaceStatistics().map(
+        (x) =>
+          `${x.space_name}:${Math.round(x.space_size / 1048576)}/${Math.round(x.space_used_size / 1048576)}`,
+      ),
       histogram,
     });
   });
