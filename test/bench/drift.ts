@@ -307,13 +307,15 @@ function startOperatorProcess(kubeconfigPath: string) {
   );
   const report = () =>
     new Promise<Report>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`operator exited (${code})`));
       const onMessage = (m: Report & { type?: string }) => {
         if (m?.type !== 'report') return;
         child.off('message', onMessage);
+        child.off('exit', onExit);
         resolve(m);
       };
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`operator exited (${code})`)));
+      child.once('exit', onExit);
       child.send({ type: 'report' });
     });
   return { child, report };
