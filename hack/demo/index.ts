@@ -35,6 +35,7 @@ try {
   process.stderr.write(`\ndemo failed: ${why}\nlogs and files: ${dir}\n`);
 } finally {
   await env?.operator.stop();
+  await Promise.all(env?.kubelets.map((k) => k.stop()) ?? []);
   await env?.sandbox.stop();
 }
 process.exit(exitCode);

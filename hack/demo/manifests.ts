@@ -4,7 +4,9 @@ import yaml from 'js-yaml';
 export const POLICY = 'ci-runners';
 export const NAMESPACE = 'ci';
 export const RUNNER_SA = 'ci-runner';
-export const POOL_LABEL = 'trustgate.dev/pool';
+// Under node-restriction.kubernetes.io/ so a kubelet cannot move its own node in or out
+// of the pool (the NodeRestriction admission plugin forbids kubelets that prefix).
+export const POOL_LABEL = 'node-restriction.kubernetes.io/trustgate-pool';
 export const ISSUER = 'https://verifier.demo.trustgate.dev';
 
 export const GOOD_POSTURE = {
@@ -72,16 +74,6 @@ export function setupManifests(jwks: unknown, gracePeriod: string): string {
   );
 }
 
-export function nodeManifests(names: string[]): string {
-  return toYaml(
-    ...names.map((name) => ({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { [POOL_LABEL]: POLICY, 'kubernetes.io/hostname': name } },
-    })),
-  );
-}
-
 export function runnerPod(name: string, node: string, serviceAccount = RUNNER_SA): string {
   return toYaml({
     apiVersion: 'v1',
@@ -92,13 +84,5 @@ export function runnerPod(name: string, node: string, serviceAccount = RUNNER_SA
       nodeName: node,
       containers: [{ name: 'runner', image: 'ghcr.io/actions/actions-runner:2.330.0' }],
     },
-  });
-}
-
-export function tokenReview(token: string): string {
-  return JSON.stringify({
-    apiVersion: 'authentication.k8s.io/v1',
-    kind: 'TokenReview',
-    spec: { token },
   });
 }

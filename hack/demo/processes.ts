@@ -12,15 +12,13 @@ export const TRUSTGATE_BIN = path.join(root, 'bin', 'trustgate.js');
 export interface RunningProcess {
   child: ChildProcess;
   logFile: string;
-  /** The first output line that matched readyPattern, with its groups. */
-  ready: RegExpMatchArray;
   stop(): Promise<void>;
 }
 
-/** Starts `trustgate <args>` and resolves once a line of its output matches readyPattern. */
+/** Starts `trustgate <args>`, its output logged to a file; the caller probes readiness. */
 export function startTrustgate(
   args: string[],
-  opts: { logFile: string; readyPattern: RegExp; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+  opts: { logFile: string; env?: NodeJS.ProcessEnv },
 ): Promise<RunningProcess> {
   const child = spawn(process.execPath, [TRUSTGATE_BIN, ...args], {
     env: { ...process.env, ...opts.env },
@@ -37,35 +35,12 @@ export function startTrustgate(
       });
       child.kill('SIGTERM');
     });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
   return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new DemoFailure(`trustgate ${args[0]} did not start in time; see ${opts.logFile}`));
-    }, opts.timeoutMs ?? 30_000);
-    const onData = (chunk: Buffer) => {
-      log.write(chunk);
-      buffered += chunk.toString('utf8');
-      for (const line of buffered.split('\n')) {
-        const match = line.match(opts.readyPattern);
-        if (match) {
-          clearTimeout(timer);
-          buffered = '';
-          resolve({ child, logFile: opts.logFile, ready: match, stop });
-          return;
-        }
-      }
-      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(
-        new DemoFailure(
-          `trustgate ${args[0]} exited (${code ?? signal}) before it was ready; see ${opts.logFile}`,
-        ),
-      );
-    });
+    child.once('spawn', () => resolve({ child, logFile: opts.logFile, stop }));
+    child.once('error', (err) =>
+      reject(new DemoFailure(`cannot start trustgate ${args[0]}: ${err.message}`)),
+    );
   });
 }

@@ -4,20 +4,21 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { main as trustgateCli } from '../../operator/cli/main.ts';
+import { kubeConfigFor } from '../sandbox/identity/client.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { type Kubelet, startKubelet } from '../sandbox/kubelet.ts';
 import { type Kubectl, kubectlFor } from './kubectl.ts';
 import {
   GOOD_POSTURE,
   ISSUER,
   NAMESPACE,
-  nodeManifests,
   POLICY,
+  POOL_LABEL,
   RUNNER_SA,
   runnerPod,
   setupManifests,
-  tokenReview,
 } from './manifests.ts';
 import { DemoFailure, expect, type Narrator } from './narrator.ts';
 import { type RunningProcess, startTrustgate } from './processes.ts';
@@ -27,9 +28,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const DRIFT_GRACE = '2s';
 const TAINT_KEY = 'trustgate.dev/untrusted';
 const TRUST_LABEL = `trust.trustgate.dev/${POLICY}`;
+const RUNNERS = ['runner-1', 'runner-2'];
 
 export interface DemoEnvironment {
   sandbox: Sandbox;
+  kubelets: Kubelet[];
   operator: RunningProcess;
   kubectl: Kubectl;
   dir: string;
@@ -104,27 +107,23 @@ async function podExists(env: DemoEnvironment, name: string): Promise<boolean> {
   throw new DemoFailure(`kubectl get pod ${name} failed: ${r.stderr.trim()}`);
 }
 
+/** What an API that accepts service-account tokens asks the API server: TokenReview. */
 async function reviewAuthenticated(env: DemoEnvironment, token: string): Promise<boolean> {
-  const out = await kubectlOk(env.kubectl, ['create', '-o', 'json', '-f', '-'], tokenReview(token));
-  return (
-    (JSON.parse(out) as { status?: { authenticated?: boolean } }).status?.authenticated === true
-  );
+  const kc = new KubeConfig();
+  kc.loadFromFile(env.sandbox.kubeconfigPath);
+  const review = await kc.makeApiClient(AuthenticationV1Api).createTokenReview({
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+  });
+  return review.status?.authenticated === true;
 }
 
 /** A kubelet's projected-token refresh: TokenRequest as system:node:<node> for a pod bound there. */
 async function kubeletTokenRefresh(env: DemoEnvironment, node: string, pod: string) {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'sandbox',
-        server: env.sandbox.url,
-        caData: Buffer.from(env.sandbox.caPem).toString('base64'),
-      },
-    ],
-    users: [{ name: node, token: env.sandbox.nodeToken(node) }],
-    contexts: [{ name: node, cluster: 'sandbox', user: node }],
-    currentContext: node,
+  const kc = kubeConfigFor({
+    url: env.sandbox.url,
+    caPem: env.sandbox.caPem,
+    token: env.sandbox.nodeToken(node),
+    user: `system:node:${node}`,
   });
   const podUid = JSON.parse(
     await kubectlOk(env.kubectl, ['get', 'pod', pod, '-n', NAMESPACE, '-o', 'json']),
@@ -184,9 +183,26 @@ export async function startEnvironment(dir: string, say: Narrator): Promise<Demo
     'kubectl apply -f policy-and-grant.yaml',
     await kubectlOk(kubectl, ['apply', '-f', '-'], setupManifests(jwks, DRIFT_GRACE)),
   );
+  // Two runner hosts join: their kubelets register the nodes, the admin puts them in the pool.
+  const kubelets = RUNNERS.map((node) =>
+    startKubelet({
+      kubeConfig: kubeConfigFor({
+        url: sandbox.url,
+        caPem: sandbox.caPem,
+        token: sandbox.nodeToken(node),
+        user: `system:node:${node}`,
+      }),
+      nodeName: node,
+      register: {},
+    }),
+  );
+  await waitFor(
+    'the runner kubelets to register their nodes',
+    async () => (await kubectl(['get', 'nodes', ...RUNNERS])).code === 0,
+  );
   say.show(
-    'kubectl apply -f nodes.yaml',
-    await kubectlOk(kubectl, ['apply', '-f', '-'], nodeManifests(['runner-1', 'runner-2'])),
+    `kubectl label node ${RUNNERS.join(' ')} ${POOL_LABEL}=${POLICY}`,
+    await kubectlOk(kubectl, ['label', 'node', ...RUNNERS, `${POOL_LABEL}=${POLICY}`]),
   );
 
   const webhookPort = await freePort();
@@ -207,7 +223,6 @@ export async function startEnvironment(dir: string, say: Narrator): Promise<Demo
     ],
     {
       logFile: path.join(dir, 'trustgate-run.log'),
-      readyPattern: /"msg":"[^"]*(ready|listening)/i,
     },
   );
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
@@ -222,7 +237,7 @@ export async function startEnvironment(dir: string, say: Narrator): Promise<Demo
   say.ok(
     `trustgate run is ready (webhook https://127.0.0.1:${webhookPort}, metrics ${metricsUrl})`,
   );
-  return { sandbox, operator, kubectl, dir, metricsUrl };
+  return { sandbox, kubelets, operator, kubectl, dir, metricsUrl };
 }
 
 export async function tellStory(env: DemoEnvironment, say: Narrator): Promise<void> {
@@ -265,6 +280,22 @@ export async function tellStory(env: DemoEnvironment, say: Narrator): Promise<vo
   expect(intruder.code !== 0, 'a pod of the ungranted service account "intruder" was admitted');
   say.show('kubectl apply -f intruder.yaml  (service account without a grant)', intruder.stderr);
 
+  await waitFor('runner-a to be Running on runner-1', async () => {
+    const r = await env.kubectl([
+      'get',
+      'pod',
+      'runner-a',
+      '-n',
+      NAMESPACE,
+      '-o',
+      'jsonpath={.status.phase}',
+    ]);
+    return r.stdout === 'Running';
+  });
+  say.show(
+    `kubectl get pods -n ${NAMESPACE} -o wide`,
+    await kubectlOk(env.kubectl, ['get', 'pods', '-n', NAMESPACE, '-o', 'wide']),
+  );
   const token = (
     await kubectlOk(env.kubectl, [
       'create',
@@ -312,7 +343,14 @@ export async function tellStory(env: DemoEnvironment, say: Narrator): Promise<vo
     'the token of the removed runner-a still authenticates',
   );
   say.ok('runner-a is gone and its token no longer passes a TokenReview');
-  say.ok(`drift to revocation: ${revokedAfter} ms (grace period ${DRIFT_GRACE} included)`);
+  say.ok(
+    `drift to revocation: ${revokedAfter} ms from the new attestation (grace period ${DRIFT_GRACE} included)`,
+  );
+  const columns = 'custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message';
+  say.show(
+    `kubectl get events -n ${NAMESPACE} -o ${columns}`,
+    await kubectlOk(env.kubectl, ['get', 'events', '-n', NAMESPACE, '-o', columns]),
+  );
 
   say.step('runner-1 is fixed and attests again');
   await attest(env, 'runner-1', GOOD_POSTURE);
