@@ -64,7 +64,8 @@ export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port'
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  const raw = express.raw({ type: () => true, limit: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  app.set('query parser', false);
+  const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   const badRequest = (res: Response, reason: string, message: string) => {
     metrics.errors.inc({ reason });
@@ -73,10 +74,15 @@ export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port'
   };
 
   const review = async (req: Request, res: Response) => {
+    const body = await readBody(req, limit);
+    if (typeof body === 'string') {
+      if (body === 'TooLarge') return badRequest(res, 'TooLarge', `body exceeds ${limit} bytes`);
+      return; // the client went away mid-body; nobody to answer
+    }
     const started = process.hrtime.bigint();
     let request: AdmissionRequest;
     try {
-      request = decodeAdmissionReview(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      request = decodeAdmissionReview(body);
     } catch (err) {
       if (err instanceof ReviewDecodeError) return badRequest(res, err.reason, err.message);
       throw err;
@@ -123,7 +129,7 @@ export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port'
     );
   };
 
-  app.post([WEBHOOK_PATH, `${WEBHOOK_PATH}/*route`], raw, review);
+  app.post([WEBHOOK_PATH, `${WEBHOOK_PATH}/*route`], review);
   app.use((_req: Request, res: Response) => {
     res
       .status(404)
@@ -132,24 +138,47 @@ export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port'
         JSON.stringify({ reason: 'NotFound', message: `POST AdmissionReviews to ${WEBHOOK_PATH}` }),
       );
   });
-  // Body-reading failures (too large, aborted, bad encoding) and anything unexpected.
+  // Anything unexpected: counted, logged, answered 500 (the API server applies failurePolicy).
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; status?: number; message?: string };
-    if (e?.type === 'entity.too.large') {
-      return badRequest(
-        res,
-        'TooLarge',
-        `body exceeds ${opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
-      );
-    }
-    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-      return badRequest(res, 'UnreadableBody', e.message ?? 'the body could not be read');
-    }
+    const e = err as { message?: string };
     metrics.errors.inc({ reason: 'ServerError' });
     logger.error({ err: e?.message }, 'webhook request failed');
     if (!res.headersSent) res.status(500).type('application/json').send('{"reason":"ServerError"}');
   });
   return app;
+}
+
+/**
+ * The request body, at most `limit` bytes (a declared or actual larger one is 'TooLarge';
+ * a connection that breaks off is 'Aborted'). Read by hand: the body is handed to
+ * JSON.parse as is, with nothing in between.
+ */
+function readBody(req: Request, limit: number): Promise<Buffer | 'TooLarge' | 'Aborted'> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    req.resume();
+    return Promise.resolve('TooLarge');
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        req.removeAllListeners('data');
+        req.resume();
+        resolve('TooLarge');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)),
+    );
+    req.on('aborted', () => resolve('Aborted'));
+    req.on('error', () => resolve('Aborted'));
+  });
 }
 
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
