@@ -28,8 +28,8 @@ const TG = { group: 'trustgate.dev', version: 'v1alpha1' };
 const SERVICE_ACCOUNTS = 20;
 /**
  * V8's young generation grows to 2 × 64 MiB by default: for a cache-holding controller
- * that is half the memory budget spent on short-lived garbage. A smaller cap (the
- * recommended setting for `trustgate run`) costs a few more scavenges.
+ * that is half the memory budget spent on short-lived garbage. The image's ENTRYPOINT
+ * (Dockerfile) runs `trustgate run` with this cap; the bench runs the operator the same way.
  */
 const OPERATOR_NODE_OPTIONS = process.env.TG_OPERATOR_NODE_OPTIONS ?? '--max-semi-space-size=8';
 
