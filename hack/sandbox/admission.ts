@@ -13,6 +13,7 @@ import {
   verifyAdmissionResponse,
 } from './admission/review.ts';
 import { isExemptFromWebhooks, type MatchEnvironment, matchWebhook } from './admission/rules.ts';
+import { resolveServiceBase } from './admission/service.ts';
 import type {
   AdmissionStatus,
   EquivalentResource,
@@ -73,8 +74,6 @@ const WEBHOOK_CONFIGS = {
 const CRDS = { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' };
 const NAMESPACES = { group: '', resource: 'namespaces' };
 const SERVICES = { group: '', resource: 'services' };
-/** A Service annotation naming the local host:port that stands in for it. */
-export const SERVICE_ADDRESS_ANNOTATION = 'sandbox.trustgate.dev/address';
 
 const DEFAULT_TIMEOUT_SECONDS = 10;
 const MAX_TIMEOUT_SECONDS = 30;
@@ -153,26 +152,14 @@ export function resolveEndpoint(
     const path = service.path ?? '/';
     const serverName = `${service.name}.${service.namespace}.svc`;
     const displayUrl = `https://${serverName}:${port}${path}`;
-    const base =
-      ctx.resolveService(service.namespace, service.name, port) ??
-      addressFromAnnotation(ctx, service.namespace, service.name);
-    if (!base) return { unreachable: `service "${service.name}" not found`, displayUrl };
+    const svc = ctx.store.get(SERVICES, service.namespace, service.name);
+    const resolved = resolveServiceBase(svc, service.name, port);
+    if ('unreachable' in resolved) return { unreachable: resolved.unreachable, displayUrl };
+    const base = resolved.base;
     const connectUrl = new URL(path, base.endsWith('/') ? base : `${base}/`).toString();
     return { displayUrl, connectUrl, serverName, caPem };
   }
   return { unreachable: 'clientConfig names neither url nor service', displayUrl: '' };
-}
-
-function addressFromAnnotation(
-  ctx: SandboxContext,
-  namespace: string,
-  name: string,
-): string | undefined {
-  const address = ctx.store.get(SERVICES, namespace, name)?.metadata.annotations?.[
-    SERVICE_ADDRESS_ANNOTATION
-  ];
-  if (!address) return undefined;
-  return address.includes('://') ? address : `https://${address}`;
 }
 
 function timeoutOf(hook: ValidatingWebhook): number {

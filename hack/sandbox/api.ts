@@ -252,11 +252,13 @@ export class ObjectAPI {
     );
     wctx.warnings.push(...result.warnings);
     if (!result.allowed) {
+      // Relayed as the webhook shaped it (kube keeps its reason, even empty, and details).
       const status = result.status ?? { code: 403, message: 'admission denied the request' };
       throw new StatusError(
         status.code || 403,
-        status.reason ?? (status.code === 403 || !status.code ? 'Forbidden' : 'BadRequest'),
+        status.reason ?? '',
         status.message,
+        status.details,
       );
     }
   }
@@ -383,10 +385,9 @@ export class ObjectAPI {
     }
     if (subresource === '') this.hooksOf(t).prepareUpdate?.(next, old, wctx);
     next = this.validate(t, next, old, wctx);
+    // Admission runs even when nothing changes, as kube's does; only the write is skipped.
+    await this.admit(t, 'UPDATE', subresource, next, old, name, namespace, wctx);
     const unchanged = deepEqual(next, old);
-    if (!unchanged || subresource !== '') {
-      await this.admit(t, 'UPDATE', subresource, next, old, name, namespace, wctx);
-    }
     if (wctx.dryRun || unchanged) return unchanged ? old : next;
     this.persist(t, next);
     this.hooksOf(t).afterWrite?.(next, old);

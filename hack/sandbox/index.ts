@@ -98,7 +98,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     store: readerOf(store),
     url,
     caPem: tls.caPem,
-    resolveService: () => undefined,
   };
   const api = new ObjectAPI(store, registry, ctx);
   const tokens = await createTokenAuthority(ctx);

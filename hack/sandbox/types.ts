@@ -66,6 +66,4 @@ export interface SandboxContext {
   url: string;
   /** PEM of the CA that signed the sandbox's serving certificate. */
   caPem: string;
-  /** Maps a webhook `clientConfig.service` to a reachable URL base ("https://127.0.0.1:8443"). */
-  resolveService(namespace: string, name: string, port: number): string | undefined;
 }

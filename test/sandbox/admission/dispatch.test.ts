@@ -298,39 +298,56 @@ describe('service clientConfig', () => {
     port: 8443,
   };
 
-  it('dials the mapped address and checks the certificate for <svc>.<ns>.svc', async () => {
-    install([{ clientConfig: { service, caBundle: svcHook.caBundle } }]);
-    const seen: unknown[] = [];
-    const mapped = fakeContext(store, {
-      resolveService: (ns, name, port) => {
-        seen.push([ns, name, port]);
-        return svcHook.url;
-      },
-    });
-    svcHook.received.length = 0;
-    expect((await runValidatingAdmission(podCreate(), mapped)).allowed).toBe(true);
-    expect(seen).toEqual([['trustgate-system', 'trustgate-webhook', 8443]]);
-    expect(svcHook.received).toHaveLength(1);
-    // The same certificate reached as a plain URL fails the hostname check.
-    install([{ clientConfig: { url: `${svcHook.url}/validate`, caBundle: svcHook.caBundle } }]);
-    expect((await runValidatingAdmission(podCreate(), mapped)).status?.message).toContain(
-      'x509: certificate is not valid for 127.0.0.1',
-    );
-  });
-
-  it('falls back to the Service annotation, and names the service when it is unknown', async () => {
-    install([{ clientConfig: { service, caBundle: svcHook.caBundle } }]);
-    expect((await runValidatingAdmission(podCreate(), ctx)).status?.message).toBe(
-      'Internal error occurred: failed calling webhook "hook-0.trustgate.dev": failed to call webhook: Post "https://trustgate-webhook.trustgate-system.svc:8443/validate?timeout=10s": service "trustgate-webhook" not found',
-    );
+  const putService = (spec: Record<string, unknown>, annotations?: Record<string, string>) =>
     store.put(R.services, {
       metadata: {
         namespace: 'trustgate-system',
         name: 'trustgate-webhook',
-        annotations: { 'sandbox.trustgate.dev/address': `127.0.0.1:${svcHook.port}` },
+        ...(annotations ? { annotations } : {}),
       },
+      spec,
     });
+  const failure = async () => (await runValidatingAdmission(podCreate(), ctx)).status?.message;
+  const prefix =
+    'Internal error occurred: failed calling webhook "hook-0.trustgate.dev": failed to call webhook: Post "https://trustgate-webhook.trustgate-system.svc:8443/validate?timeout=10s": ';
+
+  it('dials the address annotated on a ClusterIP Service and checks the certificate for <svc>.<ns>.svc', async () => {
+    install([{ clientConfig: { service, caBundle: svcHook.caBundle } }]);
+    putService(
+      { type: 'ClusterIP', clusterIP: '10.96.0.9', ports: [{ port: 8443 }] },
+      { 'sandbox.trustgate.dev/address': `127.0.0.1:${svcHook.port}` },
+    );
+    svcHook.received.length = 0;
     expect((await runValidatingAdmission(podCreate(), ctx)).allowed).toBe(true);
+    expect(svcHook.received).toHaveLength(1);
+    // The same certificate reached as a plain URL fails the hostname check.
+    install([{ clientConfig: { url: `${svcHook.url}/validate`, caBundle: svcHook.caBundle } }]);
+    expect(await failure()).toContain('x509: certificate is not valid for 127.0.0.1');
+  });
+
+  it('dials an ExternalName Service at <externalName>:<port>, as kube does', async () => {
+    install([
+      { clientConfig: { service: { ...service, port: svcHook.port }, caBundle: svcHook.caBundle } },
+    ]);
+    putService({ type: 'ExternalName', externalName: '127.0.0.1' });
+    svcHook.received.length = 0;
+    expect((await runValidatingAdmission(podCreate(), ctx)).allowed).toBe(true);
+    expect(svcHook.received).toHaveLength(1);
+  });
+
+  it('fails closed with kube wording when the Service cannot be reached', async () => {
+    install([{ clientConfig: { service, caBundle: svcHook.caBundle } }]);
+    expect(await failure()).toBe(`${prefix}service "trustgate-webhook" not found`);
+    putService({ type: 'ClusterIP', clusterIP: '10.96.0.9', ports: [{ port: 443 }] });
+    expect(await failure()).toBe(
+      `${prefix}no service port 8443 found for service "trustgate-webhook"`,
+    );
+    putService({ type: 'ClusterIP', clusterIP: 'None', ports: [{ port: 8443 }] });
+    expect(await failure()).toBe(`${prefix}cannot route to service with ClusterIP "None"`);
+    putService({ type: 'ClusterIP', clusterIP: '10.96.0.9', ports: [{ port: 8443 }] });
+    expect(await failure()).toContain(
+      `${prefix}dial tcp 10.96.0.9:8443: connect: network is unreachable`,
+    );
   });
 });
 

@@ -59,7 +59,6 @@ export function fakeContext(
     store,
     url: 'https://127.0.0.1:6443',
     caPem: '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n',
-    resolveService: () => undefined,
     ...overrides,
   };
 }
