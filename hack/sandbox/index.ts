@@ -20,6 +20,12 @@ import { Store } from './store.ts';
 import { createServingMaterial } from './tls.ts';
 import { createTokenAuthority, type TokenAuthority } from './tokens.ts';
 import type { KubeObject, ResourceRef, SandboxContext } from './types.ts';
+import {
+  deploymentHooks,
+  podDisruptionBudgetHooks,
+  priorityClassHooks,
+  seedPriorityClasses,
+} from './workloads.ts';
 
 export interface SandboxOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -120,7 +126,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     'customresourcedefinitions.apiextensions.k8s.io',
     crdHooks(api, builtin('customresourcedefinitions', 'apiextensions.k8s.io')),
   );
+  api.hooks.set('deployments.apps', deploymentHooks());
+  api.hooks.set('poddisruptionbudgets.policy', podDisruptionBudgetHooks());
+  api.hooks.set('priorityclasses.scheduling.k8s.io', priorityClassHooks());
   seedNamespaces(api, lifecycle);
+  seedPriorityClasses(api, builtin('priorityclasses', 'scheduling.k8s.io'));
 
   handlers = new Handlers(api, tokens, {
     maxInflight: opts.maxInflight ?? 400,

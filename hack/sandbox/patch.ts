@@ -139,26 +139,33 @@ export function jsonPatch(target: Json, patch: Json): Json {
 }
 
 /**
- * How a list field merges in a strategic merge patch: by `mergeKey` (objects), as a set
- * (`merge` of primitives), or replaced whole (absent from the table).
+ * How a field merges in a strategic merge patch. Lists: by `mergeKey` (objects), as a set
+ * (`{}`, primitives), or replaced whole (absent from the table). Maps merge key by key
+ * unless `replace` (kube's patchStrategy "replace", e.g. a PodDisruptionBudget's selector).
  * Paths use dots with `[]` for list items, starting below the object root.
  */
-export type ListStrategies = Record<string, { mergeKey?: string }>;
+export type ListStrategies = Record<string, { mergeKey?: string; replace?: boolean }>;
 
-const POD_SPEC: ListStrategies = {
-  'spec.containers': { mergeKey: 'name' },
-  'spec.initContainers': { mergeKey: 'name' },
-  'spec.ephemeralContainers': { mergeKey: 'name' },
-  'spec.volumes': { mergeKey: 'name' },
-  'spec.imagePullSecrets': { mergeKey: 'name' },
-  'spec.containers[].env': { mergeKey: 'name' },
-  'spec.containers[].ports': { mergeKey: 'containerPort' },
-  'spec.containers[].volumeMounts': { mergeKey: 'mountPath' },
-  'spec.initContainers[].env': { mergeKey: 'name' },
-  'spec.initContainers[].volumeMounts': { mergeKey: 'mountPath' },
-  'status.conditions': { mergeKey: 'type' },
-  'status.containerStatuses': { mergeKey: 'name' },
-};
+/** Merge keys of a PodSpec at `prefix` ("spec" in a Pod, "spec.template.spec" in a Deployment). */
+function podSpec(prefix: string): ListStrategies {
+  const out: ListStrategies = {
+    [`${prefix}.volumes`]: { mergeKey: 'name' },
+    [`${prefix}.imagePullSecrets`]: { mergeKey: 'name' },
+    [`${prefix}.hostAliases`]: { mergeKey: 'ip' },
+    [`${prefix}.topologySpreadConstraints`]: { mergeKey: 'topologyKey' },
+  };
+  for (const list of ['containers', 'initContainers', 'ephemeralContainers']) {
+    const c = `${prefix}.${list}`;
+    out[c] = { mergeKey: 'name' };
+    out[`${c}[].env`] = { mergeKey: 'name' };
+    out[`${c}[].ports`] = { mergeKey: 'containerPort' };
+    out[`${c}[].volumeMounts`] = { mergeKey: 'mountPath' };
+    out[`${c}[].volumeDevices`] = { mergeKey: 'devicePath' };
+  }
+  return out;
+}
+
+const CONDITIONS: ListStrategies = { 'status.conditions': { mergeKey: 'type' } };
 
 const META: ListStrategies = {
   'metadata.finalizers': {},
@@ -167,11 +174,16 @@ const META: ListStrategies = {
 
 /** Merge strategies of the built-in kinds, by kind. Kinds absent here merge lists atomically. */
 export const STRATEGIES: Record<string, ListStrategies> = {
-  Pod: { ...META, ...POD_SPEC },
+  Pod: {
+    ...META,
+    ...podSpec('spec'),
+    ...CONDITIONS,
+    'status.containerStatuses': { mergeKey: 'name' },
+  },
   Node: {
     ...META,
     'spec.taints': { mergeKey: 'key' },
-    'status.conditions': { mergeKey: 'type' },
+    ...CONDITIONS,
     'status.addresses': { mergeKey: 'type' },
   },
   ServiceAccount: { ...META, secrets: { mergeKey: 'name' } },
@@ -180,6 +192,19 @@ export const STRATEGIES: Record<string, ListStrategies> = {
   ConfigMap: META,
   Event: META,
   Lease: META,
+  Service: {
+    ...META,
+    'spec.ports': { mergeKey: 'port' },
+    'status.conditions': { mergeKey: 'type' },
+  },
+  Endpoints: META,
+  Deployment: { ...META, ...podSpec('spec.template.spec'), ...CONDITIONS },
+  PodDisruptionBudget: { ...META, 'spec.selector': { replace: true }, ...CONDITIONS },
+  Role: META,
+  RoleBinding: META,
+  ClusterRole: META,
+  ClusterRoleBinding: META,
+  PriorityClass: META,
   ValidatingWebhookConfiguration: { ...META, webhooks: { mergeKey: 'name' } },
   CustomResourceDefinition: META,
 };
@@ -213,6 +238,8 @@ function mergeMap(target: JsonObject, patch: JsonObject, path: string, s: ListSt
       delete result[key];
     } else if (Array.isArray(value)) {
       result[key] = mergeList(result[key], value, childPath, s);
+    } else if (isObject(value) && s[childPath]?.replace) {
+      result[key] = clone(value);
     } else if (isObject(value)) {
       const merged = mergeMap(isObject(result[key]) ? result[key] : {}, value, childPath, s);
       if (merged === undefined) delete result[key];

@@ -23,18 +23,25 @@ function defaultContainer(c: Obj): void {
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
   c.resources ??= {};
+  for (const port of arr(c.ports)) port.protocol ??= 'TCP';
 }
 
-function defaultSpec(spec: Obj): void {
+/** kube's PodSpec defaults, shared by pods and the pod templates of workloads. */
+export function defaultPodSpec(spec: Obj): void {
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
   spec.terminationGracePeriodSeconds ??= 30;
   spec.securityContext ??= {};
+  for (const c of [...arr(spec.containers), ...arr(spec.initContainers)]) defaultContainer(c);
+}
+
+/** Pod defaults: the PodSpec's, plus what pod-only defaulting and admission plugins add. */
+function defaultSpec(spec: Obj): void {
+  defaultPodSpec(spec);
   spec.enableServiceLinks ??= true;
   spec.preemptionPolicy ??= 'PreemptLowerPriority';
   spec.priority ??= 0;
-  for (const c of [...arr(spec.containers), ...arr(spec.initContainers)]) defaultContainer(c);
   const tolerations = arr(spec.tolerations);
   for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
     if (!tolerations.some((t) => t.key === key && (t.effect === 'NoExecute' || !t.effect))) {
@@ -99,22 +106,24 @@ function serviceAccountAdmission(api: ObjectAPI, saType: ResourceType, pod: Kube
   }
 }
 
-function validatePod(pod: KubeObject, old: KubeObject | undefined): StatusCause[] {
+/** The container rules kube checks on any PodSpec; `path` is where the spec sits ("spec"). */
+export function validatePodSpec(spec: Obj, path: string): StatusCause[] {
   const causes: StatusCause[] = [];
-  const spec = rec(pod.spec);
   const containers = arr(spec.containers);
   if (containers.length === 0)
-    causes.push(fieldError('FieldValueRequired', 'spec.containers', 'Required value'));
+    causes.push(fieldError('FieldValueRequired', `${path}.containers`, 'Required value'));
   const seen = new Set<string>();
   containers.forEach((c, i) => {
     const name = typeof c.name === 'string' ? c.name : '';
     if (!name)
-      causes.push(fieldError('FieldValueRequired', `spec.containers[${i}].name`, 'Required value'));
+      causes.push(
+        fieldError('FieldValueRequired', `${path}.containers[${i}].name`, 'Required value'),
+      );
     else if (!isDNS1123Label(name))
       causes.push(
         fieldError(
           'FieldValueInvalid',
-          `spec.containers[${i}].name`,
+          `${path}.containers[${i}].name`,
           `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
         ),
       );
@@ -122,16 +131,21 @@ function validatePod(pod: KubeObject, old: KubeObject | undefined): StatusCause[
       causes.push(
         fieldError(
           'FieldValueDuplicate',
-          `spec.containers[${i}].name`,
+          `${path}.containers[${i}].name`,
           `Duplicate value: "${name}"`,
         ),
       );
     seen.add(name);
     if (!c.image)
       causes.push(
-        fieldError('FieldValueRequired', `spec.containers[${i}].image`, 'Required value'),
+        fieldError('FieldValueRequired', `${path}.containers[${i}].image`, 'Required value'),
       );
   });
+  return causes;
+}
+
+function validatePod(pod: KubeObject, old: KubeObject | undefined): StatusCause[] {
+  const causes = validatePodSpec(rec(pod.spec), 'spec');
   if (old && !deepEqual(mutableStripped(old), mutableStripped(pod))) {
     causes.push(
       fieldError(

@@ -107,6 +107,18 @@ function builtin(
 
 const statusSub = { status: { kind: '', verbs: ['get', 'patch', 'update'] } };
 
+/** rbac.authorization.k8s.io/v1: stored and served; the sandbox's authorizer does not read them. */
+function rbacResources(): ResourceType[] {
+  const rbac = (resource: string, kind: string, namespaced: boolean) =>
+    builtin({ group: 'rbac.authorization.k8s.io', resource, kind, namespaced });
+  return [
+    rbac('roles', 'Role', true),
+    rbac('rolebindings', 'RoleBinding', true),
+    rbac('clusterroles', 'ClusterRole', false),
+    rbac('clusterrolebindings', 'ClusterRoleBinding', false),
+  ];
+}
+
 export function builtinResources(): ResourceType[] {
   return [
     builtin({
@@ -179,6 +191,36 @@ export function builtinResources(): ResourceType[] {
       statusSubresource: true,
     }),
     builtin({ resource: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] }),
+    builtin({ resource: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'] }),
+    builtin({
+      group: 'apps',
+      resource: 'deployments',
+      kind: 'Deployment',
+      namespaced: true,
+      shortNames: ['deploy'],
+      categories: ['all'],
+      subresources: { ...statusSub },
+      statusSubresource: true,
+      generation: 'spec',
+    }),
+    builtin({
+      group: 'policy',
+      resource: 'poddisruptionbudgets',
+      kind: 'PodDisruptionBudget',
+      namespaced: true,
+      shortNames: ['pdb'],
+      subresources: { ...statusSub },
+      statusSubresource: true,
+      generation: 'spec',
+    }),
+    ...rbacResources(),
+    builtin({
+      group: 'scheduling.k8s.io',
+      resource: 'priorityclasses',
+      kind: 'PriorityClass',
+      namespaced: false,
+      shortNames: ['pc'],
+    }),
     builtin({
       resource: 'events',
       kind: 'Event',

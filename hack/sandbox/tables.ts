@@ -27,6 +27,19 @@ const rec = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
+/** A LabelSelector as kube prints it: "app=web,tier in (a,b)". */
+function selectorText(sel: Record<string, unknown>): string {
+  const parts = Object.entries(rec(sel.matchLabels)).map(([k, v]) => `${k}=${String(v)}`);
+  for (const e of list(sel.matchExpressions).map(rec)) {
+    const values = list(e.values).map(String).join(',');
+    const op = String(e.operator ?? '');
+    if (op === 'Exists') parts.push(String(e.key));
+    else if (op === 'DoesNotExist') parts.push(`!${String(e.key)}`);
+    else parts.push(`${String(e.key)} ${op.toLowerCase()} (${values})`);
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}
+
 const NAME: PrinterColumn = {
   name: 'Name',
   type: 'string',
@@ -52,7 +65,218 @@ function podStatus(o: KubeObject): string {
   return typeof status.reason === 'string' ? status.reason : String(status.phase ?? 'Pending');
 }
 
+const CREATED_AT: PrinterColumn = {
+  name: 'Created At',
+  type: 'date',
+  cell: (o) => o.metadata.creationTimestamp,
+};
+
+const or = (v: unknown, fallback: string) =>
+  v === undefined || v === null || v === '' ? fallback : String(v);
+
+/** "443/TCP", "80:30080/TCP" — kube's Service PORT(S) cell. */
+function servicePorts(o: KubeObject): string {
+  const ports = list(rec(o.spec).ports).map((p) => {
+    const port = rec(p);
+    const proto = or(port.protocol, 'TCP');
+    return port.nodePort ? `${port.port}:${port.nodePort}/${proto}` : `${port.port}/${proto}`;
+  });
+  return ports.length ? ports.join(',') : '<none>';
+}
+
+function externalIP(o: KubeObject): string {
+  const spec = rec(o.spec);
+  const external = list(spec.externalIPs).map(String);
+  switch (spec.type) {
+    case 'ExternalName':
+      return or(spec.externalName, '<none>');
+    case 'LoadBalancer': {
+      const ingress = list(rec(rec(o.status).loadBalancer).ingress).map((i) =>
+        or(rec(i).ip ?? rec(i).hostname, ''),
+      );
+      const all = [...ingress, ...external].filter(Boolean);
+      return all.length ? all.join(',') : '<pending>';
+    }
+    default:
+      return external.length ? external.join(',') : '<none>';
+  }
+}
+
+/** "10.0.0.1:8443,10.0.0.2:8443 + 3 more..." — kube's Endpoints cell (three at most). */
+function endpointList(o: KubeObject): string {
+  const all: string[] = [];
+  for (const subset of list(o.subsets)) {
+    const ports = list(rec(subset).ports).map((p) => rec(p).port);
+    for (const a of list(rec(subset).addresses)) {
+      const ip = String(rec(a).ip ?? '');
+      if (ports.length === 0) all.push(ip);
+      for (const port of ports) all.push(`${ip}:${String(port)}`);
+    }
+  }
+  if (all.length === 0) return '<none>';
+  const shown = all.slice(0, 3).join(',');
+  return all.length > 3 ? `${shown} + ${all.length - 3} more...` : shown;
+}
+
+const subjectsOf = (o: KubeObject, kind: string) =>
+  list(o.subjects)
+    .map(rec)
+    .filter((s) => s.kind === kind)
+    .map((s) =>
+      kind === 'ServiceAccount' ? `${or(s.namespace, '')}/${String(s.name)}` : String(s.name),
+    )
+    .join(', ');
+
+const BINDING_COLUMNS: PrinterColumn[] = [
+  NAME,
+  {
+    name: 'Role',
+    type: 'string',
+    cell: (o) => `${String(rec(o.roleRef).kind ?? '')}/${String(rec(o.roleRef).name ?? '')}`,
+  },
+  AGE,
+  { name: 'Users', type: 'string', priority: 1, cell: (o) => subjectsOf(o, 'User') },
+  { name: 'Groups', type: 'string', priority: 1, cell: (o) => subjectsOf(o, 'Group') },
+  {
+    name: 'ServiceAccounts',
+    type: 'string',
+    priority: 1,
+    cell: (o) => subjectsOf(o, 'ServiceAccount'),
+  },
+];
+
+const containerField = (o: KubeObject, field: string) =>
+  list(rec(rec(rec(o.spec).template).spec).containers)
+    .map((c) => String(rec(c)[field] ?? ''))
+    .join(',');
+
+/** kube's LAST SEEN of an event: "5m", or "5m (x3 over 10m)" when it repeated. */
+function eventLastSeen(o: KubeObject): string {
+  const first = o.firstTimestamp ?? o.eventTime;
+  const series = rec(o.series);
+  const last = series.lastObservedTime ?? o.lastTimestamp ?? first;
+  const count = Number(series.count ?? o.count ?? 1) || 1;
+  return count > 1 ? `${age(last)} (x${count} over ${age(first)})` : age(last);
+}
+
+function eventSource(o: KubeObject): string {
+  const source = rec(o.source);
+  const component = or(source.component ?? o.reportingController, '');
+  const host = or(source.host ?? o.reportingInstance, '');
+  return host ? `${component}, ${host}` : component;
+}
+
 const BUILTIN_COLUMNS: Record<string, PrinterColumn[]> = {
+  Deployment: [
+    NAME,
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) =>
+        `${Number(rec(o.status).readyReplicas ?? 0)}/${Number(rec(o.spec).replicas ?? 0)}`,
+    },
+    {
+      name: 'Up-to-date',
+      type: 'integer',
+      cell: (o) => Number(rec(o.status).updatedReplicas ?? 0),
+    },
+    {
+      name: 'Available',
+      type: 'integer',
+      cell: (o) => Number(rec(o.status).availableReplicas ?? 0),
+    },
+    AGE,
+    { name: 'Containers', type: 'string', priority: 1, cell: (o) => containerField(o, 'name') },
+    { name: 'Images', type: 'string', priority: 1, cell: (o) => containerField(o, 'image') },
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      cell: (o) => selectorText(rec(rec(o.spec).selector)),
+    },
+  ],
+  Service: [
+    NAME,
+    { name: 'Type', type: 'string', cell: (o) => or(rec(o.spec).type, 'ClusterIP') },
+    { name: 'Cluster-IP', type: 'string', cell: (o) => or(rec(o.spec).clusterIP, '<none>') },
+    { name: 'External-IP', type: 'string', cell: externalIP },
+    { name: 'Port(s)', type: 'string', cell: servicePorts },
+    AGE,
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      cell: (o) => {
+        const sel = Object.entries(rec(rec(o.spec).selector));
+        return sel.length ? sel.map(([k, v]) => `${k}=${String(v)}`).join(',') : '<none>';
+      },
+    },
+  ],
+  Endpoints: [NAME, { name: 'Endpoints', type: 'string', cell: endpointList }, AGE],
+  PodDisruptionBudget: [
+    NAME,
+    { name: 'Min Available', type: 'string', cell: (o) => or(rec(o.spec).minAvailable, 'N/A') },
+    {
+      name: 'Max Unavailable',
+      type: 'string',
+      cell: (o) => or(rec(o.spec).maxUnavailable, 'N/A'),
+    },
+    {
+      name: 'Allowed Disruptions',
+      type: 'integer',
+      cell: (o) => Number(rec(o.status).disruptionsAllowed ?? 0),
+    },
+    AGE,
+  ],
+  Role: [NAME, CREATED_AT],
+  ClusterRole: [NAME, CREATED_AT],
+  RoleBinding: BINDING_COLUMNS,
+  ClusterRoleBinding: BINDING_COLUMNS,
+  PriorityClass: [
+    NAME,
+    { name: 'Value', type: 'integer', cell: (o) => o.value },
+    { name: 'Global-Default', type: 'boolean', cell: (o) => o.globalDefault === true },
+    AGE,
+    {
+      name: 'PreemptionPolicy',
+      type: 'string',
+      cell: (o) => or(o.preemptionPolicy, 'PreemptLowerPriority'),
+    },
+  ],
+  Event: [
+    { name: 'Last Seen', type: 'string', cell: eventLastSeen },
+    { name: 'Type', type: 'string', cell: (o) => o.type ?? '' },
+    { name: 'Reason', type: 'string', cell: (o) => o.reason ?? '' },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: (o) => {
+        const io = rec(o.involvedObject ?? o.regarding);
+        return `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`;
+      },
+    },
+    {
+      name: 'Subobject',
+      type: 'string',
+      priority: 1,
+      cell: (o) => rec(o.involvedObject ?? o.regarding).fieldPath ?? '',
+    },
+    { name: 'Source', type: 'string', priority: 1, cell: eventSource },
+    { name: 'Message', type: 'string', cell: (o) => o.message ?? o.note ?? '' },
+    {
+      name: 'First Seen',
+      type: 'string',
+      priority: 1,
+      cell: (o) => age(o.firstTimestamp ?? o.eventTime),
+    },
+    {
+      name: 'Count',
+      type: 'integer',
+      priority: 1,
+      cell: (o) => Number(rec(o.series).count ?? o.count ?? 1) || 1,
+    },
+    { ...NAME, priority: 1 },
+  ],
   Pod: [
     NAME,
     {
@@ -139,14 +363,7 @@ const BUILTIN_COLUMNS: Record<string, PrinterColumn[]> = {
     { name: 'Holder', type: 'string', cell: (o) => rec(o.spec).holderIdentity ?? '' },
     AGE,
   ],
-  CustomResourceDefinition: [
-    NAME,
-    {
-      name: 'Created At',
-      type: 'date',
-      cell: (o) => o.metadata.creationTimestamp,
-    },
-  ],
+  CustomResourceDefinition: [NAME, CREATED_AT],
 };
 
 export function columnsFor(t: ResourceType): PrinterColumn[] {

@@ -21,20 +21,6 @@ const CLUSTER_HELPER = path.join(ROOT, 'test', 'support', 'cluster.ts');
 // Skipped only where the test-cluster helper is absent (it ships with the sandbox).
 const describeWithCluster = existsSync(CLUSTER_HELPER) ? describe : describe.skip;
 
-/**
- * Kinds trustgate's local control plane does not serve (it emulates only what trustgate
- * itself reads and writes). Against it these are skipped; a real cluster serves them all.
- */
-const SANDBOX_MAY_LACK = new Set([
-  'Deployment',
-  'Service',
-  'PodDisruptionBudget',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'Role',
-  'RoleBinding',
-]);
-
 /** Kinds whose CRDs (cert-manager, prometheus-operator) a test cluster usually lacks. */
 const THIRD_PARTY_GROUPS = ['cert-manager.io', 'monitoring.coreos.com'];
 
@@ -84,11 +70,21 @@ describeWithCluster('kubectl apply --dry-run=server of the rendered chart', () =
     const thirdParty = (o: KubeObject) =>
       THIRD_PARTY_GROUPS.some((g) => o.apiVersion.startsWith(`${g}/`));
     const applicable = objects.filter((o) => servedKinds.has(o.kind) && !thirdParty(o));
-    const skipped = objects.filter((o) => !servedKinds.has(o.kind) && !thirdParty(o));
-    // Only kinds the sandbox is known to lack may be skipped; on a real cluster, none.
-    for (const o of skipped) expect(SANDBOX_MAY_LACK.has(o.kind)).toBe(true);
+    // Only third-party kinds are left out: the sandbox serves every built-in the chart uses.
+    const unserved = objects.filter((o) => !servedKinds.has(o.kind) && !thirdParty(o));
+    expect(unserved.map((o) => `${o.apiVersion} ${o.kind}`)).toEqual([]);
     expect(applicable.map((o) => o.kind)).toEqual(
-      expect.arrayContaining(['CustomResourceDefinition', 'ServiceAccount']),
+      expect.arrayContaining([
+        'CustomResourceDefinition',
+        'ServiceAccount',
+        'Deployment',
+        'Service',
+        'PodDisruptionBudget',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+      ]),
     );
 
     const result = await dryRunApply(applicable);
