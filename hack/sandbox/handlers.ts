@@ -22,7 +22,12 @@ import {
   setWarnings,
 } from './http.ts';
 import { Lister } from './list.ts';
-import { openAPIDocument } from './openapi.ts';
+import {
+  OPENAPI_V2,
+  OPENAPI_V2_PROTOBUF_TYPE,
+  openAPIDocument,
+  openAPIV2Protobuf,
+} from './openapi.ts';
 import { jsonMergePatch, jsonPatch, strategicMergePatch } from './patch.ts';
 import { apiVersionOf, type ResourceType, resourceKey } from './resources.ts';
 import { parseRequest } from './router.ts';
@@ -80,7 +85,7 @@ export class Handlers {
         url.pathname,
         q.get('watch') === 'true' || q.get('watch') === '1',
       );
-      if (info.type === 'public') return this.servePublic(info.path, res);
+      if (info.type === 'public') return this.servePublic(info.path, req, res);
       const user = await this.authenticate(req);
       if (info.type === 'notFound') throw errors.pathNotFound();
       if (info.type === 'discovery') return this.serveDiscovery(info, req, res);
@@ -106,13 +111,19 @@ export class Handlers {
     return user;
   }
 
-  private servePublic(path: string, res: ServerResponse) {
+  private servePublic(path: string, req: IncomingMessage, res: ServerResponse) {
     if (path === 'version') return sendJSON(res, 200, BUILTIN_VERSION);
     if (['healthz', 'livez', 'readyz'].includes(path)) return sendRaw(res, 200, 'ok', 'text/plain');
     if (path === 'openid/v1/jwks')
       return sendJSON(res, 200, this.tokens.jwks(), 'application/jwk-set+json');
     if (path === '.well-known/openid-configuration') {
       return sendJSON(res, 200, this.tokens.openIDConfiguration());
+    }
+    if (path === 'openapi/v2') {
+      if ((req.headers.accept ?? '').includes('protobuf')) {
+        return sendRaw(res, 200, openAPIV2Protobuf(), OPENAPI_V2_PROTOBUF_TYPE);
+      }
+      return sendJSON(res, 200, OPENAPI_V2);
     }
     const doc = openAPIDocument(this.api.registry, path);
     if (doc === undefined) throw errors.pathNotFound();

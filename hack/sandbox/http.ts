@@ -65,7 +65,7 @@ export function setWarnings(res: ServerResponse, warnings: string[]): void {
 export function sendRaw(
   res: ServerResponse,
   code: number,
-  json: string,
+  json: string | Buffer,
   type = 'application/json',
 ): void {
   if (res.headersSent) {

@@ -1,7 +1,9 @@
 // A minimal /openapi/v3: one document per group-version listing the PATCH operation of
 // every resource with its fieldValidation parameter. That is what kubectl reads to learn
 // the server validates fields itself (it then sends fieldValidation=Strict instead of
-// validating client-side against a full schema). /openapi/v2 is not served (404).
+// validating client-side against a full schema). /openapi/v2 is an empty Swagger document:
+// kubectl falls back to it for kinds without PATCH (TokenReview) and, finding no schema
+// there, leaves their validation to the server as well.
 import { createHash } from 'node:crypto';
 import type { Registry } from './registry.ts';
 import type { ResourceType } from './resources.ts';
@@ -59,4 +61,31 @@ export function openAPIDocument(registry: Registry, path: string): unknown {
   }
   const types = groups.get(path.slice('openapi/v3/'.length));
   return types ? gvDocument(types) : undefined;
+}
+
+/** The /openapi/v2 document: Swagger 2.0 with no paths or definitions. */
+export const OPENAPI_V2 = {
+  swagger: '2.0',
+  info: { title: 'Kubernetes', version: 'v1.35.0' },
+  paths: {},
+  definitions: {},
+};
+
+/** What kubectl asks /openapi/v2 for: gnostic's openapi.v2.Document in protobuf. */
+export const OPENAPI_V2_PROTOBUF_TYPE =
+  'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+
+/** One length-delimited protobuf field (wire type 2); our payloads stay under 128 bytes. */
+function field(number: number, payload: Buffer): Buffer {
+  if (payload.length > 127) throw new Error('openapi v2 field too long for a one-byte length');
+  return Buffer.concat([Buffer.from([(number << 3) | 2, payload.length]), payload]);
+}
+
+/** OPENAPI_V2 encoded as openapi.v2.Document: swagger = 1, info = 2 (title = 1, version = 2). */
+export function openAPIV2Protobuf(): Buffer {
+  const info = Buffer.concat([
+    field(1, Buffer.from(OPENAPI_V2.info.title)),
+    field(2, Buffer.from(OPENAPI_V2.info.version)),
+  ]);
+  return Buffer.concat([field(1, Buffer.from(OPENAPI_V2.swagger)), field(2, info)]);
 }

@@ -170,6 +170,62 @@ describe('kubectl', () => {
     }
   }, 30_000);
 
+  it('creates a namespace (kubectl sends it as protobuf)', async () => {
+    const name = uniqueName('kubectl-ns');
+    try {
+      const r = await k('create', 'namespace', name);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe(`namespace/${name} created`);
+      expect((await k('get', 'namespace', name, '-o', 'jsonpath={.status.phase}')).stdout).toBe(
+        'Active',
+      );
+    } finally {
+      await k('delete', 'namespace', name, '--wait=false');
+    }
+  });
+
+  it('creates a TokenReview from a file, validation on', async () => {
+    const review = yaml.dump({
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token: 'not-a-token' },
+    });
+    const r = await cluster.kubectl(['create', '-f', '-', '-o', 'json'], { input: review });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { kind: string; status?: { authenticated?: boolean } };
+    expect(out.kind).toBe('TokenReview');
+    expect(out.status?.authenticated ?? false).toBe(false);
+  });
+
+  it("prints events with kube's columns", async () => {
+    const event = yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'n1.drift', namespace: ns },
+      involvedObject: { apiVersion: 'v1', kind: 'Node', name: 'n1' },
+      reason: 'TrustLost',
+      message: 'node n1 drifted',
+      type: 'Warning',
+      count: 3,
+      firstTimestamp: new Date(Date.now() - 600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastTimestamp: new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      source: { component: 'trustgate' },
+    });
+    expect((await cluster.kubectl(['create', '-f', '-'], { input: event })).code).toBe(0);
+    const r = await k('get', 'events', '-n', ns);
+    const [head, ...rows] = r.stdout.trim().split('\n');
+    expect(head?.trim().split(/\s{2,}/)).toEqual([
+      'LAST SEEN',
+      'TYPE',
+      'REASON',
+      'OBJECT',
+      'MESSAGE',
+    ]);
+    expect(rows.find((row) => row.includes('TrustLost'))).toMatch(
+      /^\S+ \(x3 over \S+\)\s+Warning\s+TrustLost\s+node\/n1\s+node n1 drifted$/,
+    );
+  });
+
   it('deletes, and reports NotFound for what is gone', async () => {
     expect((await k('delete', 'configmap', 'pc', '-n', ns)).stdout).toContain('deleted');
     const gone = await k('get', 'configmap', 'pc', '-n', ns);
