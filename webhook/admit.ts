@@ -41,13 +41,16 @@ export function routeOf(
   return 'other';
 }
 
-/** The verdict on one request, from the caches at `now` (epoch ms). */
-export async function admit(
+/**
+ * The verdict on one request. Synchronous for pods, bindings and token requests (the hot
+ * path); a Promise only for trustgate's own resources, whose JWKS checks import keys.
+ */
+export function admit(
   req: AdmissionRequest,
   caches: AdmissionCaches,
   now: number,
   config: AdmissionConfig = DEFAULT_ADMISSION_CONFIG,
-): Promise<Verdict> {
+): Verdict | Promise<Verdict> {
   switch (routeOf(req)) {
     case 'pods':
       return admitPod(req, caches, now);

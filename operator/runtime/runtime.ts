@@ -4,7 +4,6 @@
 // drains, the lease is released (a peer takes over at once), and the caches stop.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { DEFAULT_ADMISSION_CONFIG } from '../../webhook/admit.ts';
@@ -17,6 +16,7 @@ import { SelfManagedCertificates, serviceHosts } from '../../webhook/tls/self-ma
 import type { CertificateSource, ServingCertificate } from '../../webhook/tls/source.ts';
 import { type Controllers, startControllers } from '../controllers/index.ts';
 import { type Caches, createCaches } from '../kube/caches.ts';
+import { loadClusterAccess } from '../kube/kubeconfig.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import type { RunOptions } from './flags.ts';
 import { type HealthServer, startHealthServer } from './health-server.ts';
@@ -30,14 +30,6 @@ export interface Runtime {
   ready(): boolean;
   isLeader(): boolean;
   stop(): Promise<void>;
-}
-
-export function loadKubeConfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
 }
 
 /**
@@ -67,11 +59,11 @@ function certificateHosts(o: RunOptions): string[] {
 
 export async function startRuntime(
   o: RunOptions,
-  logger: Logger = pino({ level: o.logLevel }),
+  logger: Logger = processLogger(o.logLevel),
 ): Promise<Runtime> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const kubeConfig = loadKubeConfig(o.kubeconfig);
+  const kubeConfig = await loadClusterAccess(o.kubeconfig);
   const caches = createCaches({
     kubeConfig,
     namespace: o.namespace,
@@ -221,6 +213,7 @@ export async function startRuntime(
         await caches.stop();
         await health.close();
         logger.info('stopped');
+        logger.flush();
       })();
       return stopping;
     },

@@ -346,7 +346,10 @@ export async function run(args: string[]): Promise<void> {
     port: 0,
     host: '127.0.0.1',
     // The decision log is written (to /dev/null): its cost is part of the measurement.
-    logger: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false })),
+    logger: pino(
+      { level: 'info' },
+      pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }),
+    ),
     metrics: admissionMetrics(new Registry()),
   });
   const bare = await bareServer(tls);
