@@ -33,6 +33,14 @@ export interface Runtime {
 }
 
 /**
+ * JSON lines on stdout, written asynchronously in small batches: a synchronous write per
+ * admission decision would cost every review a system call. Flushed on stop().
+ */
+export function processLogger(level: string): Logger {
+  return pino({ level }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+}
+
+/**
  * The audiences the API server gives tokens that ask for none: without --api-audiences
  * kube-apiserver uses its service-account issuer, which its discovery document names.
  */
