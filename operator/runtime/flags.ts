@@ -13,6 +13,8 @@ export interface RunOptions {
   /** Address both servers bind. */
   bindAddress: string;
   serviceName: string;
+  /** Port of the Service in front of the webhook (clientConfig.service.port). */
+  servicePort: number;
   webhookConfigName: string;
   manageWebhookConfiguration: boolean;
   failurePolicy: 'Fail' | 'Ignore';
@@ -45,6 +47,7 @@ Runs trustgate: the admission webhook on every replica, the controllers on the e
   --metrics-port N                  /metrics, /healthz, /readyz (default 8080)
   --bind-address ADDR               address to listen on (default 0.0.0.0)
   --service-name NAME               Service in front of the webhook (default trustgate)
+  --service-port N                  that Service's webhook port (default 443)
   --webhook-config-name NAME        ValidatingWebhookConfiguration (default trustgate-<namespace>)
   --manage-webhook-configuration B  write the whole configuration (default true; false: only patch caBundle)
   --webhook-url URL                 register clientConfig.url instead of the Service (laptop, sandbox)
@@ -71,6 +74,7 @@ const OPTIONS = {
   'metrics-port': { type: 'string' },
   'bind-address': { type: 'string' },
   'service-name': { type: 'string' },
+  'service-port': { type: 'string' },
   'webhook-config-name': { type: 'string' },
   'manage-webhook-configuration': { type: 'string' },
   'webhook-url': { type: 'string' },
@@ -167,6 +171,7 @@ export function parseRunFlags(args: string[], env: NodeJS.ProcessEnv = process.e
     metricsPort: port('metrics-port', s('metrics-port'), 8080),
     bindAddress: s('bind-address') ?? '0.0.0.0',
     serviceName,
+    servicePort: port('service-port', s('service-port'), 443),
     webhookConfigName: s('webhook-config-name') ?? `trustgate-${namespace}`,
     manageWebhookConfiguration: bool(
       'manage-webhook-configuration',

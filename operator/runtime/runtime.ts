@@ -132,7 +132,9 @@ export async function startRuntime(
     name: o.webhookConfigName,
     namespace: o.namespace,
     url: o.webhookUrl,
-    service: o.webhookUrl ? undefined : { name: o.serviceName, namespace: o.namespace, port: 443 },
+    service: o.webhookUrl
+      ? undefined
+      : { name: o.serviceName, namespace: o.namespace, port: o.servicePort },
     caBundle: cert?.caBundle,
     failurePolicy: o.failurePolicy,
     timeoutSeconds: o.timeoutSeconds,
