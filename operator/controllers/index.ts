@@ -8,10 +8,11 @@
 //       signal.addEventListener('abort', () => void c.stop());
 //     } });
 //   void elector.run();   …   on SIGTERM: await elector.release(); await caches.stop();
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { Caches } from '../kube/caches.ts';
+import type { ClusterAccess } from '../kube/kubeconfig.ts';
 import { type Reconciler, WorkQueue } from '../kube/workqueue.ts';
 import { Actions } from './actions.ts';
 import { attestationReconciler } from './attestation.ts';
@@ -25,7 +26,7 @@ import { Revoker } from './revoke.ts';
 
 export interface ControllersContext {
   /** Kept for the contract; writes go through caches.client (same kubeconfig). */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: ClusterAccess;
   caches: Caches;
   logger?: Logger;
   registry?: Registry;

@@ -1,7 +1,7 @@
 // The informer-backed caches every replica keeps: the webhook decides from them without
 // an API call per request, and the leader's controllers read them. A TrustIndex (the
 // per-(node, policy) decision table from operator/trust) is fed from the same informers.
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import type { Logger } from 'pino';
 import { GROUP, VERSION } from '../api/crds.ts';
 import type {
@@ -11,6 +11,7 @@ import type {
 } from '../api/types.generated.ts';
 import { TrustIndex } from '../trust/index.ts';
 import { Informer, type InformerOptions, type KubeObjectLike } from './informer.ts';
+import type { ClusterAccess } from './kubeconfig.ts';
 import { KubeClient, resourcePath } from './rest.ts';
 import {
   type NamespaceLite,
@@ -26,7 +27,7 @@ import {
 } from './trim.ts';
 
 export interface CachesOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: ClusterAccess;
   /** trustgate's own namespace: JWKS Secrets without a namespace live here. */
   namespace: string;
   logger?: Logger;

@@ -1,5 +1,5 @@
 // A thin JSON client for the Kubernetes REST API on node:http(s), configured from a
-// client-node KubeConfig (which resolves certificates, tokens, exec plugins and proxies).
+// ClusterAccess (operator/kube/kubeconfig.ts, or a client-node KubeConfig).
 //
 // Why not client-node's generated API classes: they run every object through
 // ObjectSerializer (slow and memory-hungry for 50,000 pods), hide response headers (so a
@@ -8,7 +8,7 @@
 // reason, and watches are streamed line by line.
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from './kubeconfig.ts';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
@@ -84,12 +84,12 @@ const CONNECTION_REFRESH_MS = 30_000;
 const MAX_SOCKETS = 128;
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: ClusterAccess;
   #connection: Connection | undefined;
   #pending: Promise<Connection> | undefined;
   #agent: http.Agent | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: ClusterAccess) {
     this.kubeConfig = kubeConfig;
   }
 
