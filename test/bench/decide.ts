@@ -3,11 +3,9 @@
 // EAR claims, freshness, appraisal, posture) against raw jose compactVerify of the same
 // tokens with the same CryptoKey, in the same run, one core (sequential awaits).
 import { parseArgs } from 'node:util';
-import { compactVerify, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import type { EndpointTrustPolicy } from '../../operator/api/types.generated.ts';
-import { decideNodeTrust, EAR_PROFILE, VerifierKeyring } from '../../operator/trust/index.ts';
-
-const ISSUER = 'https://verifier.bench';
+import { compactVerify } from 'jose';
+import { decideNodeTrust, VerifierKeyring } from '../../operator/trust/index.ts';
+import { earClaims, makeKey, policy, sign } from '../unit/trust/fixtures.ts';
 
 async function measure(label: string, seconds: number, once: (i: number) => Promise<void>) {
   // Warm up (JIT, key import) before timing.
@@ -36,62 +34,27 @@ export async function run(args: string[]): Promise<void> {
   });
   const count = Number(values.tokens);
   const seconds = Number(values.seconds);
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'ES256', use: 'sig' };
+  // The trust tests' key, EAR claims and policy, with fresh tokens and every posture rule.
+  const key = await makeKey('bench-1');
   const now = Date.now();
   const nodes = Array.from({ length: count }, (_, i) => `node-${i}`);
   const tokens = await Promise.all(
-    nodes.map((node) =>
-      new SignJWT({
-        eat_profile: EAR_PROFILE,
-        iat: Math.floor(now / 1000) - 30,
-        iss: ISSUER,
-        sub: node,
-        'ear.verifier-id': { build: 'bench', developer: 'trustgate' },
-        submods: {
-          node: {
-            'ear.status': 'affirming',
-            'ear.trustworthiness-vector': { hardware: 2, executables: 2, configuration: 3 },
-          },
-        },
-        posture: {
-          diskEncryption: true,
-          secureBoot: true,
-          patchAgeDays: 3,
-          edr: { healthy: true, version: '7.2.1' },
-          enrollment: 'managed',
-        },
-      })
-        .setProtectedHeader({ alg: 'ES256', kid: 'bench-1', typ: 'JWT' })
-        .sign(privateKey),
-    ),
+    nodes.map((node) => sign(key, earClaims({ iat: Math.floor(now / 1000) - 30, sub: node }))),
   );
-  const policy: EndpointTrustPolicy = {
-    apiVersion: 'trustgate.dev/v1alpha1',
-    kind: 'EndpointTrustPolicy',
-    metadata: { name: 'bench' },
-    spec: {
-      attestation: {
-        verifiers: [
-          { name: 'bench', issuer: ISSUER, jwks: { keys: [jwk] }, algorithms: ['ES256'] },
-        ],
-        maxAge: '5m',
-        trustworthiness: { hardware: 'affirming', executables: 'affirming' },
-        posture: [
-          { key: 'diskEncryption', operator: 'Equals', values: ['true'] },
-          { key: 'secureBoot', operator: 'Equals', values: ['true'] },
-          { key: 'patchAgeDays', operator: 'LessThanOrEqual', values: ['14'] },
-          { key: 'edr.healthy', operator: 'Equals', values: ['true'] },
-          { key: 'edr.version', operator: 'VersionAtLeast', values: ['7.0'] },
-          { key: 'enrollment', operator: 'In', values: ['managed', 'corporate'] },
-        ],
-      },
-    },
-  };
-  const keyring = VerifierKeyring.forPolicy(policy);
+  const benchPolicy = policy([key.publicJwk], {
+    posture: [
+      { key: 'diskEncryption', operator: 'Equals', values: ['true'] },
+      { key: 'secureBoot', operator: 'Equals', values: ['true'] },
+      { key: 'patchAgeDays', operator: 'LessThanOrEqual', values: ['14'] },
+      { key: 'edr.healthy', operator: 'Equals', values: ['true'] },
+      { key: 'edr.version', operator: 'VersionAtLeast', values: ['7.0'] },
+      { key: 'enrollment', operator: 'In', values: ['managed', 'corporate'] },
+    ],
+  });
+  const keyring = VerifierKeyring.forPolicy(benchPolicy);
   const check = await decideNodeTrust({
     node: { name: nodes[0] as string },
-    policy,
+    policy: benchPolicy,
     attestation: tokens[0],
     now,
     keyring,
@@ -108,7 +71,7 @@ export async function run(args: string[]): Promise<void> {
   const decisions = await measure('decisions (verify+evaluate)', seconds, async (i) => {
     const d = await decideNodeTrust({
       node: { name: nodes[i % count] as string },
-      policy,
+      policy: benchPolicy,
       attestation: tokens[i % count],
       now,
       keyring,
