@@ -5,16 +5,18 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { AdmissionCaches } from '../caches.ts';
 import type { AdmissionRequest, Verdict } from '../codec.ts';
-import { allow, deny } from '../codec.ts';
+import { allow } from '../codec.ts';
 import {
   isObj,
   isVerdict,
+  malformed,
   namespaceLabels,
   namespaceMayBeGoverned,
   notReady,
   type PolicyFinding,
   policiesGoverning,
   policyName,
+  requestNamespace,
   verdictFromFindings,
 } from './common.ts';
 
@@ -25,15 +27,10 @@ export function admitBinding(req: AdmissionRequest, caches: AdmissionCaches, now
   const podName = req.name || (typeof metadata.name === 'string' ? metadata.name : '');
   const node = typeof target.name === 'string' ? target.name : '';
   if (!podName || !node) {
-    return deny('trustgate cannot read the binding: it names no pod or no target node', {
-      code: 400,
-      statusReason: 'BadRequest',
-      reasonCodes: ['MalformedObject'],
-    });
+    return malformed('the binding: it names no pod or no target node');
   }
   if (!caches.synced()) return notReady();
-  const namespace =
-    req.namespace || (typeof metadata.namespace === 'string' ? metadata.namespace : '');
+  const namespace = requestNamespace(req, metadata);
   const labels = namespaceLabels(caches, namespace);
   if (isVerdict(labels)) return labels;
   const cached = caches.pod(namespace, podName);

@@ -1,4 +1,4 @@
-// Shared by the handlers: the not-ready answer, namespace labels from the cache, and the
+// Shared by the handlers: the not-ready and malformed answers, the request's namespace, namespace labels from the cache, and the
 // step from per-policy findings to one verdict (Enforce denies, Audit warns).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { EndpointTrustPolicy } from '../../operator/api/types.generated.ts';
@@ -15,6 +15,23 @@ export function notReady(detail?: string): Verdict {
     statusReason: 'ServiceUnavailable',
     reasonCodes: ['NotReady'],
   });
+}
+
+/** Deny what trustgate cannot read (400): a request it cannot parse is never admitted. */
+export function malformed(message: string): Verdict {
+  return deny(`trustgate cannot read ${message}`, {
+    code: 400,
+    statusReason: 'BadRequest',
+    reasonCodes: ['MalformedObject'],
+  });
+}
+
+/** The request's namespace, else the object's own metadata.namespace ('' when neither). */
+export function requestNamespace(
+  req: { namespace?: string },
+  metadata: Record<string, unknown>,
+): string {
+  return req.namespace || (typeof metadata.namespace === 'string' ? metadata.namespace : '');
 }
 
 export const policyName = (p: EndpointTrustPolicy) => p.metadata?.name ?? '';

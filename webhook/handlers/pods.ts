@@ -5,31 +5,27 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { evaluateWorkload, serviceAccountOf } from '../../operator/trust/index.ts';
 import type { AdmissionCaches } from '../caches.ts';
 import type { AdmissionRequest, Verdict } from '../codec.ts';
-import { deny } from '../codec.ts';
 import {
   isObj,
   isVerdict,
+  malformed,
   namespaceLabels,
   notReady,
   type PolicyFinding,
   policiesGoverning,
   policyName,
+  requestNamespace,
   verdictFromFindings,
 } from './common.ts';
 
 export function admitPod(req: AdmissionRequest, caches: AdmissionCaches, now: number): Verdict {
   const object = req.object;
   if (!isObj(object)) {
-    return deny('trustgate cannot read the pod: request.object is missing', {
-      code: 400,
-      statusReason: 'BadRequest',
-      reasonCodes: ['MalformedObject'],
-    });
+    return malformed('the pod: request.object is missing');
   }
   if (!caches.synced()) return notReady();
   const metadata = isObj(object.metadata) ? object.metadata : {};
-  const namespace =
-    req.namespace || (typeof metadata.namespace === 'string' ? metadata.namespace : '');
+  const namespace = requestNamespace(req, metadata);
   const labels = namespaceLabels(caches, namespace);
   if (isVerdict(labels)) return labels;
   const spec = isObj(object.spec) ? object.spec : {};

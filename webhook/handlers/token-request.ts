@@ -11,10 +11,10 @@ import type { EndpointTrustPolicy } from '../../operator/api/types.generated.ts'
 import { evaluateWorkload, type Reason } from '../../operator/trust/index.ts';
 import type { AdmissionCaches } from '../caches.ts';
 import type { AdmissionRequest, Verdict } from '../codec.ts';
-import { deny } from '../codec.ts';
 import {
   isObj,
   isVerdict,
+  malformed,
   namespaceLabels,
   notReady,
   type PolicyFinding,
@@ -91,13 +91,8 @@ export function admitTokenRequest(
   const namespace = req.namespace;
   const token = readTokenRequest(req.object);
   if (typeof token === 'string' || !sa) {
-    return deny(
-      `trustgate cannot read the TokenRequest: ${typeof token === 'string' ? token : 'no service account name'}`,
-      {
-        code: 400,
-        statusReason: 'BadRequest',
-        reasonCodes: ['MalformedObject'],
-      },
+    return malformed(
+      `the TokenRequest: ${typeof token === 'string' ? token : 'no service account name'}`,
     );
   }
   if (!caches.synced()) return notReady();
