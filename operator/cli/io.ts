@@ -1,4 +1,6 @@
 // What a CLI command may touch, so commands run in-process in tests.
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
@@ -17,4 +19,17 @@ export interface Command {
   summary: string;
   usage: string;
   run(args: string[], io: CliIO): Promise<number>;
+}
+
+/** A command's --flags (no positionals); a bad or unknown flag is a usage error with `usage`. */
+export function parseFlags<const T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+  usage: string,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${usage}`);
+  }
 }

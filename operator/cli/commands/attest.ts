@@ -1,7 +1,6 @@
 // `trustgate attest sign`: signs an EAR attestation result for a node with a verifier's
 // private JWK and prints it as a NodeAttestation manifest (or the bare token). For demos,
 // tests and verifiers that want a reference signer.
-import { parseArgs } from 'node:util';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import yaml from 'js-yaml';
 import {
@@ -11,7 +10,7 @@ import {
   TRUSTWORTHINESS_CATEGORIES,
 } from '../../api/crds.ts';
 import { EAR_PROFILE, parseDuration, parseTimestamp } from '../../trust/index.ts';
-import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
+import { type CliIO, type Command, EXIT, parseFlags, UsageError } from '../io.ts';
 import { readObject } from '../read-input.ts';
 
 const USAGE = `Usage: trustgate attest sign --key FILE --node NAME [flags]
@@ -89,14 +88,7 @@ async function loadPrivateKey(file: string, algFlag: string | undefined) {
 }
 
 async function sign(args: string[], io: CliIO): Promise<number> {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }) as {
-      values: Record<string, string | undefined>;
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const values = parseFlags(args, OPTIONS, USAGE) as Record<string, string | undefined>;
   const { key: keyFile, node } = values;
   if (!keyFile || !node) throw new UsageError(`--key and --node are required\n\n${USAGE}`);
   const output = values.output as string;

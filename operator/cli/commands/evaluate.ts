@@ -1,7 +1,6 @@
 // `trustgate evaluate`: the trust decision for NodeAttestations under policies, offline,
 // with exactly the code the webhook and controllers use. Exit 0 trusted, 1 untrusted,
 // 2 for usage or input errors.
-import { parseArgs } from 'node:util';
 import type { EndpointTrustPolicy, NodeAttestation } from '../../api/types.generated.ts';
 import { defaultedResource } from '../../schema/resources.ts';
 import {
@@ -13,7 +12,7 @@ import {
   secretJwksResolver,
   VerifierKeyring,
 } from '../../trust/index.ts';
-import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
+import { type CliIO, type Command, EXIT, parseFlags, UsageError } from '../io.ts';
 import { readDocuments, readObject } from '../read-input.ts';
 
 const USAGE = `Usage: trustgate evaluate --policy FILE --attestation FILE [flags]
@@ -86,14 +85,7 @@ function describe(d: NodeDecision): string {
 }
 
 async function run(args: string[], io: CliIO): Promise<number> {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }) as {
-      values: Record<string, string | undefined>;
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const values = parseFlags(args, OPTIONS, USAGE) as Record<string, string | undefined>;
   if (!values.policy || !values.attestation) {
     throw new UsageError(`--policy and --attestation are required\n\n${USAGE}`);
   }

@@ -2,10 +2,9 @@
 // the private JWK for `trustgate attest sign` and the public JWKS a policy trusts.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { SIGNING_ALGORITHMS } from '../../api/crds.ts';
-import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
+import { type CliIO, type Command, EXIT, parseFlags, UsageError } from '../io.ts';
 
 const USAGE = `Usage: trustgate keys generate --alg ALG [--kid KID] --out DIR [--force]
 
@@ -19,22 +18,16 @@ Generates a signing key pair and writes
   --force     overwrite existing files`;
 
 async function generate(args: string[], io: CliIO): Promise<number> {
-  let values: { alg?: string; kid?: string; out?: string; force?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        alg: { type: 'string', default: 'ES256' },
-        kid: { type: 'string' },
-        out: { type: 'string' },
-        force: { type: 'boolean', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const values = parseFlags(
+    args,
+    {
+      alg: { type: 'string', default: 'ES256' },
+      kid: { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   const alg = values.alg as string;
   if (!(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
     throw new UsageError(
