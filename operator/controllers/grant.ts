@@ -37,6 +37,14 @@ export function grantReconciler(ctx: ControllerContext) {
       namespace,
       name,
     });
+    // The grant as the object of its events.
+    const grantRef = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'WorkloadGrant',
+      name,
+      namespace,
+      uid: grant.metadata.uid,
+    };
     const pending = ctx.grantRevocations.peek(key);
     let lastRevocation = pending ?? grant.status?.lastRevocation;
     const revokedForExpiry =
@@ -60,7 +68,7 @@ export function grantReconciler(ctx: ControllerContext) {
           saKey(namespace, sa),
         ]);
         metrics.driftToRevocation.observe(Math.max(0, ctx.now() - notAfter) / 1000);
-        lastRevocation = {
+        const revocation = {
           time: new Date(ctx.now()).toISOString(),
           policy: policyName,
           reason: GRANT_EXPIRED,
@@ -68,17 +76,12 @@ export function grantReconciler(ctx: ControllerContext) {
           secretsDeleted: counts.secretsDeleted,
           serviceAccountRotated: counts.rotated.length > 0,
         };
+        lastRevocation = revocation;
         void actions.event(
-          {
-            apiVersion: `${GROUP}/${VERSION}`,
-            kind: 'WorkloadGrant',
-            name,
-            namespace,
-            uid: grant.metadata.uid,
-          },
+          grantRef,
           'Warning',
           'GrantExpired',
-          `${reason}: removed ${counts.podsRemoved} pods, deleted ${counts.secretsDeleted} legacy token secrets${counts.rotated.length ? ', rotated the service account' : ''}`,
+          `${reason}: ${revocationSummary(revocation)}`,
         );
       }
     }
@@ -160,21 +163,25 @@ export function grantReconciler(ctx: ControllerContext) {
     if (pending) {
       ctx.grantRevocations.written(key, pending);
       void actions.event(
-        {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'WorkloadGrant',
-          name,
-          namespace,
-          uid: grant.metadata.uid,
-        },
+        grantRef,
         'Warning',
         'TrustRevoked',
-        `policy ${pending.policy} on node ${pending.node}: removed ${pending.podsRemoved} pods, deleted ${pending.secretsDeleted} legacy token secrets${pending.serviceAccountRotated ? ', rotated the service account' : ''}`,
+        `policy ${pending.policy} on node ${pending.node}: ${revocationSummary(pending)}`,
       );
     }
     const next = [notBefore, notAfter].filter((t) => Number.isFinite(t) && t > now);
     return requeueAt(next.length ? Math.min(...next) : undefined, now);
   };
+}
+
+/** What a revocation did, as the grant's events say it. */
+function revocationSummary(r: {
+  podsRemoved?: number;
+  secretsDeleted?: number;
+  serviceAccountRotated?: boolean;
+}): string {
+  const rotated = r.serviceAccountRotated ? ', rotated the service account' : '';
+  return `removed ${r.podsRemoved} pods, deleted ${r.secretsDeleted} legacy token secrets${rotated}`;
 }
 
 function windowContains(grant: WorkloadGrant, now: number): boolean {
