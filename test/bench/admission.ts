@@ -17,11 +17,7 @@ import { admit } from '../../webhook/admit.ts';
 import type { CachedPod } from '../../webhook/caches.ts';
 import { decodeAdmissionReview } from '../../webhook/codec.ts';
 import { admissionMetrics } from '../../webhook/metrics.ts';
-import { startWebhookServer } from '../../webhook/server.ts';
-import {
-  createCertificateAuthority,
-  issueServingCertificate,
-} from '../../webhook/tls/certificates.ts';
+import { startLocalWebhook } from '../unit/webhook/local-webhook.ts';
 import {
   buildWorld,
   makeGrant,
@@ -337,14 +333,12 @@ export async function run(args: string[]): Promise<void> {
     `reviews: ${reviewBodies.length} pod CREATEs, ${((sizes[0] as number) / 1024).toFixed(1)}-${((sizes[sizes.length - 1] as number) / 1024).toFixed(1)} KB`,
   );
 
-  const ca = await createCertificateAuthority('bench-ca', Date.now(), 86_400_000);
-  const serving = await issueServingCertificate(ca, ['127.0.0.1'], Date.now(), 86_400_000);
-  const tls = { cert: serving.certPem, key: serving.keyPem };
-  const webhook = await startWebhookServer({
-    caches,
+  const {
+    server: webhook,
+    ca,
     tls,
-    port: 0,
-    host: '127.0.0.1',
+  } = await startLocalWebhook({
+    caches,
     // The decision log is written (to /dev/null): its cost is part of the measurement.
     logger: pino(
       { level: 'info' },

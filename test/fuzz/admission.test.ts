@@ -16,11 +16,8 @@ import {
   ReviewDecodeError,
 } from '../../webhook/codec.ts';
 import { admissionMetrics } from '../../webhook/metrics.ts';
-import { startWebhookServer, type WebhookServer } from '../../webhook/server.ts';
-import {
-  createCertificateAuthority,
-  issueServingCertificate,
-} from '../../webhook/tls/certificates.ts';
+import type { WebhookServer } from '../../webhook/server.ts';
+import { startLocalWebhook } from '../unit/webhook/local-webhook.ts';
 import {
   bindingReview,
   buildWorld,
@@ -288,18 +285,14 @@ describe('the HTTPS server on generated bodies', () => {
   let agent: https.Agent;
 
   beforeAll(async () => {
-    const ca = await createCertificateAuthority('fuzz-ca', Date.now(), 3_600_000);
-    const serving = await issueServingCertificate(ca, ['127.0.0.1'], Date.now(), 3_600_000);
-    caPem = ca.certPem;
-    server = await startWebhookServer({
+    const local = await startLocalWebhook({
       caches,
-      tls: { cert: serving.certPem, key: serving.keyPem },
-      port: 0,
-      host: '127.0.0.1',
       logger: pino({ level: 'silent' }),
       metrics: admissionMetrics(new Registry()),
       now: () => NOW,
     });
+    server = local.server;
+    caPem = local.ca.certPem;
     agent = new https.Agent({ keepAlive: true, ca: caPem, maxSockets: 8 });
   });
 

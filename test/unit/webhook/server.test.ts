@@ -3,12 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { admissionMetrics } from '../../../webhook/metrics.ts';
-import { startWebhookServer, type WebhookServer } from '../../../webhook/server.ts';
-import {
-  createCertificateAuthority,
-  issueServingCertificate,
-  type KeyPairPem,
-} from '../../../webhook/tls/certificates.ts';
+import type { WebhookServer } from '../../../webhook/server.ts';
+import { issueServingCertificate, type KeyPairPem } from '../../../webhook/tls/certificates.ts';
+import { startLocalWebhook } from './local-webhook.ts';
 import {
   buildWorld,
   makeGrant,
@@ -81,19 +78,14 @@ beforeAll(async () => {
     ],
     grants: [makeGrant('runner', 'ci', 'runner', 'ci-runners')],
   });
-  ca = await createCertificateAuthority('test-ca', now, 86_400_000);
-  const serving = await issueServingCertificate(ca, ['localhost', '127.0.0.1'], now, 3_600_000);
   registry = new Registry();
   const stream = { write: (line: string) => logs.push(line) };
-  server = await startWebhookServer({
+  ({ server, ca } = await startLocalWebhook({
     caches: world.caches,
-    tls: { cert: serving.certPem, key: serving.keyPem },
-    port: 0,
-    host: '127.0.0.1',
     logger: pino({ level: 'info' }, stream),
     metrics: admissionMetrics(registry),
     maxBodyBytes: 64 * 1024,
-  });
+  }));
 });
 
 afterAll(async () => {
