@@ -2,20 +2,19 @@
 // they give the process (Service, webhook configuration, TLS Secret, Lease) are the ones
 // the chart renders and grants RBAC on. The chart-managed webhook configuration must be
 // the one the process would write itself.
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { parseRunFlags, type RunOptions } from '../../operator/runtime/flags.ts';
 import { webhookConfiguration } from '../../webhook/registration.ts';
-import { type KubeObject, NAMESPACE, only, renderChart, VARIANTS } from './support.ts';
+import {
+  type KubeObject,
+  NAMESPACE,
+  only,
+  renderChart,
+  renderVariantsBeforeAll,
+  VARIANTS,
+} from './support.ts';
 
-const rendered = new Map<string, KubeObject[]>();
-
-beforeAll(async () => {
-  for (const [name, sets] of Object.entries(VARIANTS)) {
-    rendered.set(name, (await renderChart(sets)).objects);
-  }
-}, 60_000);
-
-const objectsOf = (variant: string) => rendered.get(variant) as KubeObject[];
+const objectsOf = renderVariantsBeforeAll();
 
 function processOptions(objects: KubeObject[]): RunOptions {
   const [container] = only(objects, 'Deployment').spec.template.spec.containers;

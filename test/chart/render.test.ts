@@ -1,5 +1,5 @@
 // Renders the chart with the real helm binary and checks the objects it produces.
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   CHART_DIR,
   helm,
@@ -7,25 +7,16 @@ import {
   NAMESPACE,
   only,
   renderChart,
+  renderVariantsBeforeAll,
+  setArgs,
   VARIANTS,
 } from './support.ts';
 
-const rendered = new Map<string, KubeObject[]>();
-
-beforeAll(async () => {
-  for (const [name, sets] of Object.entries(VARIANTS)) {
-    rendered.set(name, (await renderChart(sets)).objects);
-  }
-}, 60_000);
-
-const objectsOf = (variant: string) => rendered.get(variant) as KubeObject[];
+const objectsOf = renderVariantsBeforeAll();
 
 describe('helm lint', () => {
   it.each(Object.keys(VARIANTS))('passes --strict with the %s values', async (variant) => {
-    const sets = Object.entries(VARIANTS[variant] ?? {}).flatMap(([k, v]) => [
-      '--set',
-      `${k}=${v}`,
-    ]);
+    const sets = setArgs(VARIANTS[variant]);
     const result = await helm(['lint', CHART_DIR, '--strict', '--namespace', NAMESPACE, ...sets]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('0 chart(s) failed');

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { beforeAll } from '@jest/globals';
 import yaml from 'js-yaml';
 import { ensureTools } from '../../hack/tools.ts';
 
@@ -68,19 +69,22 @@ export interface KubeObject {
   [field: string]: any;
 }
 
+/** helm's `--set key=value` arguments for `sets`. */
+export const setArgs = (sets: Record<string, string | number | boolean> = {}): string[] =>
+  Object.entries(sets).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+
 /** `helm template` with `--set` overrides; throws with helm's message when it fails. */
 export async function renderChart(
   sets: Record<string, string | number | boolean> = {},
   extraArgs: string[] = [],
 ): Promise<{ text: string; objects: KubeObject[] }> {
-  const setArgs = Object.entries(sets).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
   const result = await helm([
     'template',
     RELEASE,
     CHART_DIR,
     '--namespace',
     NAMESPACE,
-    ...setArgs,
+    ...setArgs(sets),
     ...extraArgs,
   ]);
   if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr}`);
@@ -111,3 +115,17 @@ export const VARIANTS: Record<string, Record<string, string | number | boolean>>
     'certManager.enabled': true,
   },
 };
+
+/**
+ * Renders every variant once, in a beforeAll of the calling test file, and returns the
+ * lookup of a variant's objects for its tests.
+ */
+export function renderVariantsBeforeAll(): (variant: string) => KubeObject[] {
+  const rendered = new Map<string, KubeObject[]>();
+  beforeAll(async () => {
+    for (const [name, sets] of Object.entries(VARIANTS)) {
+      rendered.set(name, (await renderChart(sets)).objects);
+    }
+  }, 60_000);
+  return (variant) => rendered.get(variant) as KubeObject[];
+}
