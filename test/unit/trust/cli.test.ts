@@ -55,6 +55,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The arguments of `evaluate` for an attestation file against the test policies. */
+const evaluateArgs = (attestationFile: string) => [
+  'evaluate',
+  '--policy',
+  at('policy.yaml'),
+  '--attestation',
+  at(attestationFile),
+];
+
 const sign = (...extra: string[]) =>
   cli(
     'attest',
@@ -101,11 +110,7 @@ describe('attest sign + evaluate', () => {
     expect(manifest).toMatchObject({ kind: 'NodeAttestation', metadata: { name: 'runner-1' } });
     await writeFile(at('good.yaml'), signed.stdout);
     const r = await cli(
-      'evaluate',
-      '--policy',
-      at('policy.yaml'),
-      '--attestation',
-      at('good.yaml'),
+      ...evaluateArgs('good.yaml'),
       '--now',
       '2026-11-25T12:00:00Z',
       '-o',
@@ -142,17 +147,7 @@ describe('attest sign + evaluate', () => {
         spec: { token },
       }),
     );
-    const r = await cli(
-      'evaluate',
-      '--policy',
-      at('policy.yaml'),
-      '--attestation',
-      at('bad.yaml'),
-      '--now',
-      '2026-11-25T12:10:00Z',
-      '-o',
-      'json',
-    );
+    const r = await cli(...evaluateArgs('bad.yaml'), '--now', '2026-11-25T12:10:00Z', '-o', 'json');
     expect(r.code).toBe(1);
     const [strict] = r.stdout
       .trim()
@@ -165,11 +160,7 @@ describe('attest sign + evaluate', () => {
       'PostureRequirementFailed',
     ]);
     const text = await cli(
-      'evaluate',
-      '--policy',
-      at('policy.yaml'),
-      '--attestation',
-      at('bad.yaml'),
+      ...evaluateArgs('bad.yaml'),
       '--now',
       '2026-11-25T12:00:00Z',
       '--node-labels',
@@ -192,29 +183,8 @@ describe('attest sign + evaluate', () => {
         ['evaluate', '--policy', at('posture.yaml'), '--attestation', at('good.yaml')],
         /no EndpointTrustPolicy found/,
       ],
-      [
-        [
-          'evaluate',
-          '--policy',
-          at('policy.yaml'),
-          '--attestation',
-          at('good.yaml'),
-          '--now',
-          'noon',
-        ],
-        /not an RFC 3339 time/,
-      ],
-      [
-        [
-          'evaluate',
-          '--policy',
-          at('policy.yaml'),
-          '--attestation',
-          at('good.yaml'),
-          '--frobnicate',
-        ],
-        /Unknown option '--frobnicate'/,
-      ],
+      [[...evaluateArgs('good.yaml'), '--now', 'noon'], /not an RFC 3339 time/],
+      [[...evaluateArgs('good.yaml'), '--frobnicate'], /Unknown option '--frobnicate'/],
       [['attest', 'sign', '--key', at('keys/jwks.json'), '--node', 'n'], /not a private JWK/],
       [
         ['attest', 'sign', '--key', at('keys/private.jwk'), '--node', 'n', '--vector', 'gpu=2'],
@@ -264,11 +234,7 @@ describe('attest sign + evaluate', () => {
     const bin = path.resolve('bin/trustgate.js');
     const { stdout } = await run(process.execPath, [
       bin,
-      'evaluate',
-      '--policy',
-      at('policy.yaml'),
-      '--attestation',
-      at('good.yaml'),
+      ...evaluateArgs('good.yaml'),
       '--now',
       '2026-11-25T12:00:00Z',
       '-o',
@@ -281,11 +247,7 @@ describe('attest sign + evaluate', () => {
     });
     const failed = await run(process.execPath, [
       bin,
-      'evaluate',
-      '--policy',
-      at('policy.yaml'),
-      '--attestation',
-      at('good.yaml'),
+      ...evaluateArgs('good.yaml'),
       '--now',
       '2026-11-25T13:00:00Z',
     ]).catch((e: { code: number; stdout: string }) => e);
