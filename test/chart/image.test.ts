@@ -54,7 +54,11 @@ describe('Dockerfile', () => {
     const final = (await dockerfile()).at(-1) as Stage;
     const last = (op: string) => final.instructions.filter((i) => i.op === op).at(-1)?.args;
     expect(last('USER')).toBe('65532:65532');
-    expect(JSON.parse(last('ENTRYPOINT') ?? '')).toEqual(['node', '--max-semi-space-size=8', 'bin/trustgate.js']);
+    expect(JSON.parse(last('ENTRYPOINT') ?? '')).toEqual([
+      'node',
+      '--max-semi-space-size=8',
+      'bin/trustgate.js',
+    ]);
     expect(JSON.parse(last('CMD') ?? '')).toEqual(['run']);
   });
 
