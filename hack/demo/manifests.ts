@@ -17,6 +17,24 @@ export const GOOD_POSTURE = {
   enrollment: 'managed',
 };
 
+/**
+ * The CI-runner policy's attestation rules, shared with hack/examples/generate.ts: the demo
+ * verifier's signed posture, at most 2 minutes old.
+ */
+export function demoAttestation(jwks: unknown) {
+  return {
+    verifiers: [{ name: 'demo-verifier', issuer: ISSUER, jwks, algorithms: ['ES256'] }],
+    maxAge: '2m',
+    minimumStatus: 'affirming',
+    posture: [
+      { key: 'diskEncryption', operator: 'Equals', values: ['true'] },
+      { key: 'secureBoot', operator: 'Equals', values: ['true'] },
+      { key: 'patchAgeDays', operator: 'LessThanOrEqual', values: ['14'] },
+      { key: 'edr.healthy', operator: 'Equals', values: ['true'] },
+    ],
+  };
+}
+
 const toYaml = (...docs: object[]) =>
   docs.map((d) => yaml.dump(d, { lineWidth: -1 })).join('---\n');
 
@@ -47,17 +65,7 @@ export function setupManifests(jwks: unknown, gracePeriod: string): string {
         workloadSelector: {
           namespaceSelector: { matchLabels: { 'trustgate.dev/governed': 'true' } },
         },
-        attestation: {
-          verifiers: [{ name: 'demo-verifier', issuer: ISSUER, jwks, algorithms: ['ES256'] }],
-          maxAge: '2m',
-          minimumStatus: 'affirming',
-          posture: [
-            { key: 'diskEncryption', operator: 'Equals', values: ['true'] },
-            { key: 'secureBoot', operator: 'Equals', values: ['true'] },
-            { key: 'patchAgeDays', operator: 'LessThanOrEqual', values: ['14'] },
-            { key: 'edr.healthy', operator: 'Equals', values: ['true'] },
-          ],
-        },
+        attestation: demoAttestation(jwks),
         enforcement: { mode: 'Enforce', onDrift: { gracePeriod, podAction: 'ForceDelete' } },
       },
     },

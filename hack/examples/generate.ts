@@ -7,11 +7,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import yaml from 'js-yaml';
+import { demoAttestation, ISSUER } from '../demo/manifests.ts';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const keyFile = path.join(dir, 'keys', 'demo-verifier.private.jwk.json');
 const KID = 'demo-verifier-1';
-const ISSUER = 'https://verifier.demo.trustgate.dev';
 const NODE = 'runner-1';
 
 async function demoKey(fresh: boolean): Promise<JWK> {
@@ -49,24 +49,7 @@ async function main(): Promise<void> {
       workloadSelector: {
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ci' } },
       },
-      attestation: {
-        verifiers: [
-          {
-            name: 'demo-verifier',
-            issuer: ISSUER,
-            jwks: { keys: [publicPart(priv)] },
-            algorithms: ['ES256'],
-          },
-        ],
-        maxAge: '2m',
-        minimumStatus: 'affirming',
-        posture: [
-          { key: 'diskEncryption', operator: 'Equals', values: ['true'] },
-          { key: 'secureBoot', operator: 'Equals', values: ['true'] },
-          { key: 'patchAgeDays', operator: 'LessThanOrEqual', values: ['14'] },
-          { key: 'edr.healthy', operator: 'Equals', values: ['true'] },
-        ],
-      },
+      attestation: demoAttestation({ keys: [publicPart(priv)] }),
       workloadIdentity: { requireGrant: true, maxExpirationSeconds: 3600 },
       enforcement: {
         mode: 'Enforce',
