@@ -13,5 +13,6 @@ export default {
     ],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
+  // Integration tests start processes and wait on a shared 2-core CI machine.
+  testTimeout: 60000,
 };

@@ -97,15 +97,21 @@ describe('leadership', () => {
       async () =>
         (await getNode(env, node)).metadata.labels?.[`trust.trustgate.dev/${policy}`] === 'true',
       'first operator labels the node',
+      // A cold child process (module load, list, signature check) on a loaded CI machine.
+      45_000,
     );
     await attest(env, node, { diskEncryption: false });
     // Wait until the intent is recorded and some, not all, pods are gone; then kill -9.
-    await waitFor(async () => {
-      const n = await getNode(env, node);
-      const record = JSON.parse(n.metadata.annotations?.['trustgate.dev/revocation'] ?? '{}');
-      if (record[policy]?.phase !== 'revoking') return false;
-      return !(await podExists(env, pods[0] as string));
-    }, 'revocation under way');
+    await waitFor(
+      async () => {
+        const n = await getNode(env, node);
+        const record = JSON.parse(n.metadata.annotations?.['trustgate.dev/revocation'] ?? '{}');
+        if (record[policy]?.phase !== 'revoking') return false;
+        return !(await podExists(env, pods[0] as string));
+      },
+      'revocation under way',
+      45_000,
+    );
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const remaining = (await Promise.all(pods.map((p) => podExists(env, p)))).filter(
@@ -129,5 +135,5 @@ describe('leadership', () => {
       second.kill('SIGTERM');
       await new Promise((r) => second.once('exit', r));
     }
-  });
+  }, 150_000);
 });
