@@ -1,7 +1,7 @@
 // A small trustgate world for the webhook tests, fuzzing and the benchmark: one real ES256
 // verifier key, policies, nodes with real signed EAR attestations, grants, namespaces and
 // pods, loaded into a TrustIndex and served through snapshotCaches().
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import type {
   EndpointTrustPolicy,
   NodeAttestation,
@@ -9,6 +9,7 @@ import type {
 } from '../../../operator/api/types.generated.ts';
 import { EAR_PROFILE, TrustIndex } from '../../../operator/trust/index.ts';
 import { type AdmissionCaches, type CachedPod, snapshotCaches } from '../../../webhook/caches.ts';
+import { makeKey, sign } from '../trust/fixtures.ts';
 
 export const ISSUER = 'https://verifier.test.trustgate.dev';
 
@@ -18,13 +19,9 @@ export interface VerifierKey {
   publicJwk: JWK;
 }
 
+/** An ES256 verifier key, made like the trust tests' keys. */
 export async function makeVerifierKey(kid = 'test-verifier-1'): Promise<VerifierKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  return {
-    kid,
-    privateKey: privateKey as CryptoKey,
-    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' },
-  };
+  return makeKey(kid, 'ES256');
 }
 
 export const GOOD_POSTURE = {
@@ -42,17 +39,20 @@ export async function signAttestation(
   posture: Record<string, unknown> = GOOD_POSTURE,
   ageSeconds = 10,
 ): Promise<string> {
-  return new SignJWT({
-    eat_profile: EAR_PROFILE,
-    iat: Math.floor(now / 1000) - ageSeconds,
-    iss: ISSUER,
-    sub: node,
-    'ear.verifier-id': { build: 'test-verifier 1.0', developer: ISSUER },
-    submods: { node: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { hardware: 2 } } },
-    posture,
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
-    .sign(key.privateKey);
+  return sign(
+    { ...key, alg: 'ES256' },
+    {
+      eat_profile: EAR_PROFILE,
+      iat: Math.floor(now / 1000) - ageSeconds,
+      iss: ISSUER,
+      sub: node,
+      'ear.verifier-id': { build: 'test-verifier 1.0', developer: ISSUER },
+      submods: {
+        node: { 'ear.status': 'affirming', 'ear.trustworthiness-vector': { hardware: 2 } },
+      },
+      posture,
+    },
+  );
 }
 
 export function nodeAttestation(node: string, token: string): NodeAttestation {
