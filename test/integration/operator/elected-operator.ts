@@ -1,11 +1,12 @@
 // The process shape of `trustgate run` reduced to the operator half: caches on every
 // replica, controllers only on the Lease holder. Used in-process (failover test) and as a
 // child process (operator-main.ts, for kill -9).
-import type { KubeConfig } from '@kubernetes/client-node';
+
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { type Controllers, startControllers } from '../../../operator/controllers/index.ts';
 import { Caches } from '../../../operator/kube/caches.ts';
+import type { ClusterAccess } from '../../../operator/kube/kubeconfig.ts';
 import { LeaderElector } from '../../../operator/kube/leader-election.ts';
 
 export interface ElectedOperator {
@@ -22,7 +23,7 @@ export interface ElectedOperator {
 }
 
 export function startElectedOperator(opts: {
-  kubeConfig: KubeConfig;
+  kubeConfig: ClusterAccess;
   namespace: string;
   identity: string;
   leaseName: string;

@@ -3,9 +3,9 @@
 // kill -9 the process in the middle of a revocation.
 
 import { getHeapSpaceStatistics } from 'node:v8';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Actions } from '../../../operator/controllers/actions.ts';
+import { loadClusterAccess } from '../../../operator/kube/kubeconfig.ts';
 import { startElectedOperator } from './elected-operator.ts';
 
 const delay = Number(process.env.TG_POD_DELETE_DELAY_MS ?? 0);
@@ -16,8 +16,8 @@ if (delay > 0) {
     return original.apply(this, args);
   };
 }
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(process.env.KUBECONFIG ?? '');
+// Credentials load as `trustgate run` loads them (no client-node in the process).
+const kubeConfig = await loadClusterAccess(process.env.KUBECONFIG);
 const operator = startElectedOperator({
   kubeConfig,
   namespace: process.env.TG_NAMESPACE ?? 'trustgate-system',
