@@ -20,6 +20,7 @@ import { loadClusterAccess } from '../kube/kubeconfig.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import type { RunOptions } from './flags.ts';
 import { type HealthServer, startHealthServer } from './health-server.ts';
+import { batchedLogDestination } from './log-destination.ts';
 
 export interface Runtime {
   readonly caches: Caches;
@@ -37,7 +38,7 @@ export interface Runtime {
  * admission decision would cost every review a system call. Flushed on stop().
  */
 export function processLogger(level: string): Logger {
-  return pino({ level }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  return pino({ level }, batchedLogDestination(1));
 }
 
 /**

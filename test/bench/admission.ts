@@ -13,6 +13,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { EndpointTrustPolicy, WorkloadGrant } from '../../operator/api/types.generated.ts';
+import { batchedLogDestination } from '../../operator/runtime/log-destination.ts';
 import { admit } from '../../webhook/admit.ts';
 import type { CachedPod } from '../../webhook/caches.ts';
 import { decodeAdmissionReview } from '../../webhook/codec.ts';
@@ -53,6 +54,8 @@ interface ClientResult {
   elapsedS: number;
   /** Open loop: how late the client sent (its own timer), p99. */
   sendLagP99Ms?: number;
+  /** CPU time of the servers' thread (main) per completed request, measured part only. */
+  serverCpuUs?: number;
 }
 
 // ---- the client (worker thread) ----
@@ -95,6 +98,7 @@ async function client(job: ClientJob): Promise<ClientResult> {
   // Warm up connections and JIT.
   for (let i = 0; i < 2000; i++) await send(job.bodies[i % job.bodies.length] as string);
   errors = 0;
+  parentPort?.postMessage('measuring');
   const latenciesMs: number[] = [];
   const lagMs: number[] = [];
   const start = performance.now();
@@ -160,8 +164,16 @@ if (!isMainThread && (workerData as { role?: string } | undefined)?.role === 'cl
 function runClient(job: ClientJob): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'client', job } });
-    worker.once('message', (r: ClientResult) => {
-      resolve(r);
+    // The servers share this thread: its CPU time per request is a figure the other
+    // processes on the machine disturb far less than requests per second.
+    let cpuAtStart = process.threadCpuUsage();
+    worker.on('message', (m: ClientResult | 'measuring') => {
+      if (m === 'measuring') {
+        cpuAtStart = process.threadCpuUsage();
+        return;
+      }
+      const cpu = process.threadCpuUsage(cpuAtStart);
+      resolve({ ...m, serverCpuUs: (cpu.user + cpu.system) / Math.max(1, m.completed) });
       void worker.terminate();
     });
     worker.once('error', reject);
@@ -339,11 +351,9 @@ export async function run(args: string[]): Promise<void> {
     tls,
   } = await startLocalWebhook({
     caches,
-    // The decision log is written (to /dev/null): its cost is part of the measurement.
-    logger: pino(
-      { level: 'info' },
-      pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }),
-    ),
+    // The decision log is written as `trustgate run` writes it (to /dev/null): its cost is
+    // part of the measurement.
+    logger: pino({ level: 'info' }, batchedLogDestination('/dev/null')),
     metrics: admissionMetrics(new Registry()),
   });
   const bare = await bareServer(tls);
@@ -361,7 +371,7 @@ export async function run(args: string[]): Promise<void> {
     const sorted = [...r.latenciesMs].sort((a, b) => a - b);
     const rps = r.completed / r.elapsedS;
     console.log(
-      `${label.padEnd(34)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${percentile(sorted, 0.5)?.toFixed(2)} ms  p99 ${percentile(sorted, 0.99)?.toFixed(2)} ms  max ${sorted[sorted.length - 1]?.toFixed(2)} ms  errors ${r.errors}${r.sendLagP99Ms === undefined ? '' : `  (client send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms)`}`,
+      `${label.padEnd(34)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${percentile(sorted, 0.5)?.toFixed(2)} ms  p99 ${percentile(sorted, 0.99)?.toFixed(2)} ms  max ${sorted[sorted.length - 1]?.toFixed(2)} ms  errors ${r.errors}  server cpu ${r.serverCpuUs?.toFixed(0)} us/req${r.sendLagP99Ms === undefined ? '' : `  (client send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms)`}`,
     );
     return { rps, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors: r.errors };
   };

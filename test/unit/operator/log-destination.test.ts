@@ -1,0 +1,48 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import pino from 'pino';
+import { batchedLogDestination } from '../../../operator/runtime/log-destination.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function logFile() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'trustgate-log-'));
+  dirs.push(dir);
+  return path.join(dir, 'out.log');
+}
+
+describe('batchedLogDestination', () => {
+  it('writes every pino line, in order and intact (multi-byte text too), once flushed', async () => {
+    const file = logFile();
+    const dest = batchedLogDestination(file);
+    const logger = pino({ level: 'info' }, dest);
+    // More than one batch (4 KB) and more than sonic-boom writes at once (16 KB).
+    for (let i = 0; i < 500; i++)
+      logger.info({ i, user: `jürgen-${'é'.repeat(i % 7)}` }, 'décision');
+    await new Promise<void>((resolve, reject) =>
+      dest.flush((err) => (err ? reject(err) : resolve())),
+    );
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(500);
+    lines.forEach((line, i) => {
+      const parsed = JSON.parse(line) as { i: number; user: string; msg: string };
+      expect(parsed).toMatchObject({ i, user: `jürgen-${'é'.repeat(i % 7)}`, msg: 'décision' });
+    });
+  });
+
+  it('holds short output back until flushSync (an open descriptor, as stdout is)', () => {
+    const file = logFile();
+    const fd = openSync(file, 'w');
+    const dest = batchedLogDestination(fd);
+    pino({ level: 'info' }, dest).info('one line');
+    expect(readFileSync(file, 'utf8')).toBe('');
+    dest.flushSync();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ msg: 'one line' });
+    closeSync(fd);
+  });
+});
