@@ -20,7 +20,18 @@ export const runCommand: Command = {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
+    // A shutdown that hangs (an API server that stopped answering) must not outlive the
+    // pod's termination grace period silently: give up after 25 s, or at a second signal.
+    const forceExit = (why: string) => {
+      process.stderr.write(`trustgate: ${why}; exiting without finishing the shutdown\n`);
+      process.exit(EXIT.failed);
+    };
+    const deadline = setTimeout(() => forceExit('shutdown took longer than 25s'), 25_000);
+    deadline.unref();
+    process.once('SIGTERM', () => forceExit('second signal'));
+    process.once('SIGINT', () => forceExit('second signal'));
     await runtime.stop();
+    clearTimeout(deadline);
     return EXIT.ok;
   },
 };

@@ -54,5 +54,7 @@ process.on('message', (msg: { type?: string }) => {
   });
 });
 process.on('SIGTERM', () => {
+  // Like `trustgate run`: a shutdown that hangs must not keep the test run alive.
+  setTimeout(() => process.exit(1), 10_000).unref();
   void operator.shutdown().then(() => process.exit(0));
 });
