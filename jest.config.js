@@ -15,4 +15,6 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // Integration tests start processes and wait on a shared 2-core CI machine.
   testTimeout: 60000,
+  // A child process a failed test could not stop must not hold CI until its time limit.
+  forceExit: true,
 };
