@@ -12,14 +12,22 @@ export interface LabelSelector {
 
 export type Labels = Readonly<Record<string, string>> | undefined;
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** True when the labels satisfy every term of the selector; an unknown operator never matches. */
 export function selectorMatches(selector: LabelSelector | undefined, labels: Labels): boolean {
   if (!selector) return true;
-  const have = labels ?? {};
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (!Object.hasOwn(have, key) || have[key] !== value) return false;
+  const have = labels ?? NO_LABELS;
+  // for-in over own keys, not Object.entries: admission matches every policy's selectors
+  // on every review, and the entry arrays were most of that cost.
+  const wanted = selector.matchLabels;
+  for (const key in wanted) {
+    if (!Object.hasOwn(wanted, key)) continue;
+    if (!Object.hasOwn(have, key) || have[key] !== wanted[key]) return false;
   }
-  for (const expr of selector.matchExpressions ?? []) {
+  const expressions = selector.matchExpressions;
+  if (!expressions) return true;
+  for (const expr of expressions) {
     const present = Object.hasOwn(have, expr.key);
     const values = expr.values ?? [];
     switch (expr.operator) {
