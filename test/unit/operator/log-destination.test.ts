@@ -45,4 +45,17 @@ describe('batchedLogDestination', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ msg: 'one line' });
     closeSync(fd);
   });
+
+  it('writes a lone line within a few seconds without a flush (a quiet webhook)', async () => {
+    const file = logFile();
+    const logger = pino({ level: 'info' }, batchedLogDestination(file));
+    logger.info({ uid: 'a' }, 'decision');
+    const deadline = Date.now() + 5000;
+    let text = '';
+    while (Date.now() < deadline && !text.includes('"uid":"a"')) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = readFileSync(file, 'utf8');
+    }
+    expect(text).toContain('"uid":"a"');
+  });
 });
