@@ -25,9 +25,6 @@ export const respond = (review: Review, response: Record<string, unknown> = {}) 
 });
 
 export async function startTestWebhook(hosts = ['127.0.0.1', 'localhost']): Promise<TestWebhook> {
-  // Under Jest's ESM loader @peculiar/x509 (CommonJS) is evaluated before a static
-  // sibling import of the Reflect shim runs, so load the shim, then the CA code.
-  await import('../../../hack/sandbox/reflect-shim.ts');
   const { createServingMaterial } = await import('../../../hack/sandbox/tls.ts');
   const tls = await createServingMaterial(hosts);
   const received: Review[] = [];

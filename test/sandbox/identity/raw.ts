@@ -107,20 +107,18 @@ export async function eventually<T>(
 export const onSandbox = !(process.env.TRUSTGATE_TEST_KUBECONFIG || process.env.KUBECONFIG);
 
 /**
- * Starts a sandbox from a test. @peculiar/x509 (CommonJS) may be evaluated under Jest's
- * ESM loader before the sandbox's Reflect shim, so load the shim first.
+ * Starts a sandbox from a test (the x509 Reflect shim is installed by webhook/tls/x509.ts,
+ * which the sandbox's TLS code loads first).
  */
 export async function startTestSandbox(): Promise<
   import('../../../hack/sandbox/index.ts').Sandbox
 > {
-  await import('../../../hack/sandbox/reflect-shim.ts');
   const { startSandbox } = await import('../../../hack/sandbox/index.ts');
   return startSandbox();
 }
 
-/** The test cluster (a real one from KUBECONFIG, else a sandbox), loaded shim-first. */
+/** The test cluster (a real one from KUBECONFIG, else a sandbox). */
 export async function startCluster(): Promise<import('../../support/cluster.ts').TestCluster> {
-  await import('../../../hack/sandbox/reflect-shim.ts');
   const { startTestCluster } = await import('../../support/cluster.ts');
   return startTestCluster();
 }
