@@ -21,10 +21,12 @@ export interface GroupVersionResource {
   resource: string;
 }
 
+/** The caller, as kube's authentication.k8s.io/v1 UserInfo. */
 export interface UserInfo {
   username: string;
   uid?: string;
   groups: string[];
+  extra?: Record<string, string[]>;
 }
 
 export interface AdmissionRequest {

@@ -27,25 +27,8 @@ export interface ObjectMeta {
   [field: string]: unknown;
 }
 
-/** The authenticated caller, as kube's authentication.k8s.io/v1 UserInfo. */
-export interface UserInfo {
-  username: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
-
-export interface GroupVersionKind {
-  group: string;
-  version: string;
-  kind: string;
-}
-
-export interface GroupVersionResource {
-  group: string;
-  version: string;
-  resource: string;
-}
+// The shapes AdmissionReview carries are the webhook codec's, so both ends agree.
+export type { GroupVersionKind, GroupVersionResource, UserInfo } from '../../webhook/codec.ts';
 
 /** Identifies one stored kind: "" for the core group. */
 export interface ResourceRef {
