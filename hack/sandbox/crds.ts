@@ -6,6 +6,7 @@ import { compileSchema } from '../../operator/schema/index.ts';
 import type { KindHooks, ObjectAPI } from './api.ts';
 import { fieldError, type StatusCause } from './errors.ts';
 import {
+  ALL_VERBS,
   type PrinterColumn,
   type ResourceType,
   resourceKey,
@@ -46,17 +47,6 @@ interface CRDSpec {
   scope: 'Namespaced' | 'Cluster';
   versions: CRDVersion[];
 }
-
-const ALL_VERBS = [
-  'create',
-  'delete',
-  'deletecollection',
-  'get',
-  'list',
-  'patch',
-  'update',
-  'watch',
-];
 
 function specOf(crd: KubeObject): CRDSpec {
   return (isRecord(crd.spec) ? crd.spec : {}) as unknown as CRDSpec;

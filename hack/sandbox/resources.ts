@@ -68,7 +68,8 @@ export function selectableFields(t: ResourceType, obj: KubeObject): Record<strin
   return fields;
 }
 
-const ALL_VERBS = [
+/** The verbs of a fully served resource (built-ins and custom resources alike). */
+export const ALL_VERBS = [
   'create',
   'delete',
   'deletecollection',
