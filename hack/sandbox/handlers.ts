@@ -235,12 +235,7 @@ export class Handlers {
       }
       case 'delete': {
         const options = await this.deleteOptions(req, q);
-        wctx.options = {
-          apiVersion: 'meta.k8s.io/v1',
-          kind: 'DeleteOptions',
-          metadata: {},
-          ...options,
-        };
+        wctx.options = asTypedDeleteOptions(options);
         wctx.dryRun ||= Array.isArray(options.dryRun) && options.dryRun.includes('All');
         const { object, gone } = await this.api.delete(t, ns, info.name, options, wctx);
         const returnsObject = t.group !== '' || t.resource === 'pods' || !gone;
@@ -258,12 +253,7 @@ export class Handlers {
       }
       case 'deletecollection': {
         const options = await this.deleteOptions(req, q);
-        wctx.options = {
-          apiVersion: 'meta.k8s.io/v1',
-          kind: 'DeleteOptions',
-          metadata: {},
-          ...options,
-        };
+        wctx.options = asTypedDeleteOptions(options);
         const page = this.lister.list(this.listRequest(t, ns, q, false));
         const items: KubeObject[] = [];
         for (const e of page.entries) {
@@ -693,4 +683,9 @@ function typedOptions(kind: string, q: URLSearchParams): KubeObject {
   if (manager) options.fieldManager = manager;
   if (q.getAll('dryRun').length) options.dryRun = q.getAll('dryRun');
   return options;
+}
+
+/** DeleteOptions as AdmissionReview carries them in request.options. */
+function asTypedDeleteOptions(options: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'meta.k8s.io/v1', kind: 'DeleteOptions', metadata: {}, ...options };
 }
