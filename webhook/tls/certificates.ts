@@ -75,19 +75,27 @@ export async function createCertificateAuthority(
   return { certPem: normalizePem(cert.toString('pem')), keyPem: await exportKey(keys.privateKey) };
 }
 
-/** A serving certificate for `hosts` (DNS names or IP addresses) signed by the CA. */
-export async function issueServingCertificate(
+/** What a leaf certificate says about its holder. */
+interface LeafProfile {
+  subject: string;
+  usage: 'serverAuth' | 'clientAuth';
+  /** DNS names and IP addresses for the subjectAltName (serving certificates). */
+  hosts?: string[];
+}
+
+async function issueLeaf(
   ca: KeyPairPem,
-  hosts: string[],
+  profile: LeafProfile,
   now: number,
   lifetimeMs: number,
 ): Promise<KeyPairPem> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKey(ca.keyPem);
   const keys = await generateKeys();
+  const hosts = profile.hosts ?? [];
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${hosts[0] ?? 'trustgate-webhook'}`,
+    subject: profile.subject,
     issuer: caCert.subject,
     publicKey: keys.publicKey,
     signingKey: caKey,
@@ -97,14 +105,46 @@ export async function issueServingCertificate(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        hosts.map((h) => ({ type: isIP(h) ? 'ip' : 'dns', value: h })),
-      ),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[profile.usage]]),
+      ...(hosts.length
+        ? [
+            new x509.SubjectAlternativeNameExtension(
+              hosts.map((h) => ({ type: isIP(h) ? 'ip' : 'dns', value: h })),
+            ),
+          ]
+        : []),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
   return { certPem: normalizePem(cert.toString('pem')), keyPem: await exportKey(keys.privateKey) };
+}
+
+/** A serving certificate for `hosts` (DNS names or IP addresses) signed by the CA. */
+export function issueServingCertificate(
+  ca: KeyPairPem,
+  hosts: string[],
+  now: number,
+  lifetimeMs: number,
+): Promise<KeyPairPem> {
+  const subject = `CN=${hosts[0] ?? 'trustgate-webhook'}`;
+  return issueLeaf(ca, { subject, usage: 'serverAuth', hosts }, now, lifetimeMs);
+}
+
+/**
+ * A client certificate as Kubernetes reads one: the common name is the user, each
+ * organization a group (`system:node:n1` in `system:nodes` is that node's kubelet).
+ */
+export function issueClientCertificate(
+  ca: KeyPairPem,
+  user: { name: string; groups?: string[] },
+  now: number,
+  lifetimeMs: number,
+): Promise<KeyPairPem> {
+  const rdn = (v: string) => v.replace(/([,+"\\<>;=])/g, '\\$1');
+  const subject = [`CN=${rdn(user.name)}`, ...(user.groups ?? []).map((g) => `O=${rdn(g)}`)].join(
+    ', ',
+  );
+  return issueLeaf(ca, { subject, usage: 'clientAuth' }, now, lifetimeMs);
 }
 
 export interface CertificateFacts {
