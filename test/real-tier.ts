@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveAssets, SHARED_K8S_DIR } from './support/envtest/assets.ts';
+import { resolveAssets, SHARED_K8S_DIR } from '../hack/envtest/assets.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -13,7 +13,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../hack/sandbox/index.ts';
 import { type Scheduler, startScheduler } from '../../hack/sandbox/scheduler.ts';
 import { ensureTools } from '../../hack/tools.ts';
-import { type ControlPlane, startControlPlane } from './envtest/control-plane.ts';
+import { type ControlPlane, startControlPlane } from '../../hack/envtest/control-plane.ts';
 import { requestNodeCredentials } from './node-credentials.ts';
 
 export interface KubectlResult {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The Kubernetes version CI runs the real tier on. */
 export const SHARED_K8S_VERSION = 'v1.33.3';
 export const SHARED_K8S_DIR = path.resolve(root, '..', 'shared', 'k8s', SHARED_K8S_VERSION);

@@ -15,7 +15,7 @@ import {
   issueClientCertificate,
   issueServingCertificate,
   type KeyPairPem,
-} from '../../../webhook/tls/certificates.ts';
+} from '../../webhook/tls/certificates.ts';
 import { renderClientKubeconfig } from './kubeconfig.ts';
 
 export interface ControlPlaneOptions {

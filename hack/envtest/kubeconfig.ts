@@ -1,6 +1,6 @@
 // A kubeconfig that authenticates with a client certificate, as kubeadm writes them.
 import yaml from 'js-yaml';
-import type { KeyPairPem } from '../../../webhook/tls/certificates.ts';
+import type { KeyPairPem } from '../../webhook/tls/certificates.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
