@@ -1,4 +1,5 @@
-// `npm run demo [-- --keep]`: trustgate on the embedded local control plane, step by step.
+// `npm run demo [-- --keep] [--real]`: trustgate on the embedded local control plane (or,
+// with --real, on a real kube-apiserver from envtest binaries), step by step.
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,15 +7,16 @@ import { consoleNarrator, DemoFailure } from './narrator.ts';
 import { type DemoEnvironment, startEnvironment, tellStory } from './story.ts';
 
 const keep = process.argv.includes('--keep');
+const real = process.argv.includes('--real');
 const say = consoleNarrator();
 const dir = await mkdtemp(path.join(os.tmpdir(), 'trustgate-demo-'));
 let env: DemoEnvironment | undefined;
 let exitCode = 0;
 try {
-  env = await startEnvironment(dir, say);
+  env = await startEnvironment(dir, say, { real });
   await tellStory(env, say);
   say.step('Explore');
-  say.say(`export KUBECONFIG=${env.sandbox.kubeconfigPath}`);
+  say.say(`export KUBECONFIG=${env.cluster.kubeconfigPath}`);
   say.say(`metrics:  ${env.metricsUrl}`);
   say.say('kubectl get endpointtrustpolicies,nodeattestations,workloadgrants -A');
   say.say('kubectl get nodeattestation runner-2 -o yaml   # why runner-2 is not trusted');
@@ -22,7 +24,7 @@ try {
     `kubectl get events -A                          # what trustgate did (log: ${env.operator.logFile})`,
   );
   if (keep) {
-    say.say('running until Ctrl-C (the sandbox is in this process)');
+    say.say('running until Ctrl-C (the control plane belongs to this process)');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -36,6 +38,6 @@ try {
 } finally {
   await env?.operator.stop();
   await Promise.all(env?.kubelets.map((k) => k.stop()) ?? []);
-  await env?.sandbox.stop();
+  await env?.cluster.stop();
 }
 process.exit(exitCode);
