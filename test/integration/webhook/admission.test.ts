@@ -142,7 +142,6 @@ describe('bindings', () => {
 
 describe('kubelet token requests', () => {
   it('refuses a TokenRequest from a drifted node while a trusted node gets one', async () => {
-    if (!env.cluster.sandbox) return; // node identities come from the sandbox
     await createPod(ns, runnerPod('on-drifting', { nodeName: node('drifting') }));
     await createPod(ns, runnerPod('on-good-2', { nodeName: node('good') }));
     const tokenFor = (kubelet: string, pod: string) =>
@@ -151,8 +150,8 @@ describe('kubelet token requests', () => {
           `/api/v1/namespaces/${ns}/pods/${pod}`,
         );
         return p.metadata.uid;
-      }, 'pod').then((uid) =>
-        kubeletClient(env, kubelet).create(
+      }, 'pod').then(async (uid) =>
+        (await kubeletClient(env, kubelet)).create(
           `/api/v1/namespaces/${ns}/serviceaccounts/runner/token`,
           {
             apiVersion: 'authentication.k8s.io/v1',

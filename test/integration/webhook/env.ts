@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import type { EndpointTrustPolicy } from '../../../operator/api/types.generated.ts';
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
+import { ensureNamespace } from '../../support/namespace.ts';
 import { makeVerifierKey, nodeAttestation, type VerifierKey } from '../../unit/webhook/world.ts';
 import { waitFor } from '../operator/harness.ts';
 
@@ -131,12 +131,8 @@ export async function setupWebhookEnv(): Promise<WebhookEnv> {
   return env;
 }
 
-export async function createNamespace(env: WebhookEnv, name: string) {
-  await ensure(env.client, '/api/v1/namespaces', {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name },
-  });
+export function createNamespace(env: WebhookEnv, name: string) {
+  return ensureNamespace(env.client, name);
 }
 
 export async function createNode(env: WebhookEnv, name: string, labels: Record<string, string>) {
@@ -178,22 +174,7 @@ export async function createPolicy(env: WebhookEnv, policy: EndpointTrustPolicy)
   });
 }
 
-/** A client that authenticates as the kubelet of `node` (sandbox only). */
-export function kubeletClient(env: WebhookEnv, node: string): KubeClient {
-  const sandbox = env.cluster.sandbox;
-  if (!sandbox) throw new Error('kubelet identities need the sandbox');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'sandbox',
-        server: sandbox.url,
-        caData: Buffer.from(sandbox.caPem).toString('base64'),
-      },
-    ],
-    users: [{ name: `node-${node}`, token: sandbox.nodeToken(node) }],
-    contexts: [{ name: 'kubelet', cluster: 'sandbox', user: `node-${node}` }],
-    currentContext: 'kubelet',
-  });
-  return new KubeClient(kc);
+/** A client that authenticates as the kubelet of `node`, as a real kubelet does. */
+export async function kubeletClient(env: WebhookEnv, node: string): Promise<KubeClient> {
+  return new KubeClient(await env.cluster.nodeKubeConfig(node));
 }
