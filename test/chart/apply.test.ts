@@ -1,6 +1,6 @@
 // Applies the rendered chart with `kubectl apply --dry-run=server` against a cluster:
-// trustgate's local control plane, or a real cluster when TRUSTGATE_TEST_KUBECONFIG or
-// KUBECONFIG is set (test/support/cluster.ts decides). The API server then validates
+// trustgate's local control plane, or real Kubernetes (KUBEBUILDER_ASSETS or
+// TRUSTGATE_TEST_KUBECONFIG; test/support/cluster.ts decides). The API server then validates
 // every object as it would on install, without persisting anything.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -11,9 +11,6 @@ import yaml from 'js-yaml';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { type KubeObject, only, ROOT, renderChart } from './support.ts';
 
-const onRealCluster = Boolean(process.env.TRUSTGATE_TEST_KUBECONFIG || process.env.KUBECONFIG);
-const describeOnSandbox = onRealCluster ? describe.skip : describe;
-
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -34,7 +31,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   return false;
 }
 
-describeOnSandbox('trustgate run with the chart Deployment arguments', () => {
+describe('trustgate run with the chart Deployment arguments', () => {
   const namespace = `trustgate-run-${randomBytes(3).toString('hex')}`;
   let cluster: TestCluster;
   let objects: KubeObject[];
@@ -82,6 +79,16 @@ describeOnSandbox('trustgate run with the chart Deployment arguments', () => {
 
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
+    // A shared cluster is left as it was found: no webhook configuration pointing nowhere.
+    if (objects) {
+      await cluster?.kubectl([
+        'delete',
+        'validatingwebhookconfiguration',
+        argValue('webhook-config-name'),
+        '--ignore-not-found',
+      ]);
+    }
+    await cluster?.kubectl(['delete', 'namespace', namespace, '--wait=false']);
     await cluster?.stop();
   });
 

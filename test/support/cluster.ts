@@ -1,5 +1,6 @@
 // The cluster a test talks to, one of three tiers:
-// - external: TRUSTGATE_TEST_KUBECONFIG (or KUBECONFIG) names an existing cluster;
+// - external: TRUSTGATE_TEST_KUBECONFIG names an existing cluster (never an ambient
+//   KUBECONFIG: the tests create nodes and cluster-wide objects);
 // - real: KUBEBUILDER_ASSETS names envtest binaries, and a real etcd + kube-apiserver +
 //   kube-controller-manager (+ kube-scheduler on request) start on loopback for this file;
 // - sandbox: otherwise, trustgate's local control plane (hack/sandbox) on a free port.
@@ -10,10 +11,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { type ControlPlane, startControlPlane } from '../../hack/envtest/control-plane.ts';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../hack/sandbox/index.ts';
 import { type Scheduler, startScheduler } from '../../hack/sandbox/scheduler.ts';
 import { ensureTools } from '../../hack/tools.ts';
-import { type ControlPlane, startControlPlane } from '../../hack/envtest/control-plane.ts';
 import { requestNodeCredentials } from './node-credentials.ts';
 
 export interface KubectlResult {
@@ -53,7 +54,7 @@ export interface TestCluster {
 
 /** Which tier startTestCluster() will give, from the environment alone. */
 export function testTier(env: NodeJS.ProcessEnv = process.env): Tier {
-  if (env.TRUSTGATE_TEST_KUBECONFIG || env.KUBECONFIG) return 'external';
+  if (env.TRUSTGATE_TEST_KUBECONFIG) return 'external';
   return env.KUBEBUILDER_ASSETS ? 'real' : 'sandbox';
 }
 
@@ -71,7 +72,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   let scheduler: Scheduler | undefined;
   let kubeconfigPath: string;
   if (tier === 'external') {
-    kubeconfigPath = (process.env.TRUSTGATE_TEST_KUBECONFIG || process.env.KUBECONFIG) as string;
+    kubeconfigPath = process.env.TRUSTGATE_TEST_KUBECONFIG as string;
   } else if (tier === 'real') {
     controlPlane = await startControlPlane({
       assets: process.env.KUBEBUILDER_ASSETS as string,

@@ -4,8 +4,8 @@ export default class TierReporter {
   onRunComplete(_contexts, results) {
     const env = process.env;
     const tier =
-      env.TRUSTGATE_TEST_KUBECONFIG || env.KUBECONFIG
-        ? `external (${env.TRUSTGATE_TEST_KUBECONFIG || env.KUBECONFIG})`
+      env.TRUSTGATE_TEST_KUBECONFIG
+        ? `external (${env.TRUSTGATE_TEST_KUBECONFIG})`
         : env.KUBEBUILDER_ASSETS
           ? `real (KUBEBUILDER_ASSETS=${env.KUBEBUILDER_ASSETS})`
           : 'sandbox';
