@@ -16,6 +16,4 @@ export default {
   reporters: ['default', '<rootDir>/test/support/tier-reporter.js'],
   // Integration tests start processes and wait on a shared 2-core CI machine.
   testTimeout: 60000,
-  // A child process a failed test could not stop must not hold CI until its time limit.
-  forceExit: true,
 };

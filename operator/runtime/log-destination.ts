@@ -6,6 +6,8 @@ import pino from 'pino';
 export interface BatchedLogDestination extends pino.DestinationStream {
   flush(cb?: (err?: Error) => void): void;
   flushSync(): void;
+  /** Writes what is pending, then closes (and stops the periodic flush). */
+  end(): void;
 }
 
 /**
@@ -26,5 +28,6 @@ export function batchedLogDestination(dest: number | string): BatchedLogDestinat
     write: (line: string) => boom.write(Buffer.from(line) as unknown as string),
     flush: (cb) => boom.flush(cb),
     flushSync: () => boom.flushSync(),
+    end: () => boom.end(),
   };
 }
