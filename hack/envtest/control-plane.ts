@@ -144,8 +144,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const writePids = () =>
     writeFile(pidFile, components.map((c) => c.child.pid ?? 0).join('\n')).catch(() => undefined);
 
+  // Whatever a test forgot to stop dies with the process that started it.
+  const killOnExit = () => {
+    for (const c of components) c.child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
   const stopAll = async () => {
     stopping = true;
+    process.off('exit', killOnExit);
     await Promise.all(
       [...components].reverse().map(async (c) => {
         if (c.child.exitCode !== null || c.child.signalCode !== null) return;
