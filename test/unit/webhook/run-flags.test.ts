@@ -107,4 +107,58 @@ describe('the webhook configuration', () => {
     expect(resources).not.toContain('nodeattestations');
     expect(resources).not.toContain('/status');
   });
+
+  it('follows the policies: one webhook per reach, exclusions kept, resources fail open', () => {
+    const cfg = webhookConfiguration({
+      name: 'tg',
+      namespace: 'trustgate-system',
+      url: 'https://127.0.0.1:9443',
+      failurePolicy: 'Fail',
+      owner: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        name: 'tg',
+        uid: 'u1',
+      },
+      reach: [
+        {
+          name: 'ci.workloads.trustgate.dev',
+          namespaceSelector: { matchLabels: { team: 'ci' } },
+          matchCondition: 'true',
+          failurePolicy: 'Fail',
+          policies: ['ci'],
+        },
+      ],
+    }) as { metadata: Record<string, unknown>; webhooks: Record<string, unknown>[] };
+    expect(cfg.metadata.ownerReferences).toEqual([
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'tg', uid: 'u1' },
+    ]);
+    expect(cfg.webhooks.map((w) => [w.name, w.failurePolicy])).toEqual([
+      ['ci.workloads.trustgate.dev', 'Fail'],
+      ['resources.trustgate.dev', 'Ignore'],
+    ]);
+    expect(cfg.webhooks[0]).toMatchObject({
+      namespaceSelector: {
+        matchLabels: { team: 'ci' },
+        matchExpressions: [
+          {
+            key: 'kubernetes.io/metadata.name',
+            operator: 'NotIn',
+            values: ['kube-system', 'trustgate-system'],
+          },
+        ],
+      },
+      matchConditions: [{ name: 'governed-pods', expression: 'true' }],
+    });
+  });
+
+  it('has no workloads webhook without policies', () => {
+    const cfg = webhookConfiguration({
+      name: 'tg',
+      namespace: 'trustgate-system',
+      url: 'https://127.0.0.1:9443',
+      reach: [],
+    }) as { webhooks: { name: string }[] };
+    expect(cfg.webhooks.map((w) => w.name)).toEqual(['resources.trustgate.dev']);
+  });
 });
