@@ -18,6 +18,7 @@ export const REAL_TIER_SUITES = [
   'test/sandbox/watch.test.ts',
   'test/sandbox/builtins.test.ts',
   'test/sandbox/errors.test.ts',
+  'test/sandbox/gc.test.ts',
   'test/sandbox/identity/e2e.test.ts',
   'test/chart/apply.test.ts',
   'test/chart/run-with-chart-flags.test.ts',

@@ -3,6 +3,7 @@
 // sandbox's own controllers both go through here, so kube's rules live in one place.
 import { type AdmissionAttributes, runValidatingAdmission } from './admission.ts';
 import { errors, groupResource, StatusError } from './errors.ts';
+import { OwnerIndex } from './gc.ts';
 import type { Registry } from './registry.ts';
 import { apiVersionOf, type ResourceType, resourceKey, selectableFields } from './resources.ts';
 import { type Entry, entryKey, type Store } from './store.ts';
@@ -70,6 +71,7 @@ export class ObjectAPI {
   readonly registry: Registry;
   readonly ctx: SandboxContext;
   readonly hooks = new Map<string, KindHooks>();
+  private readonly owners = new OwnerIndex();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(store: Store, registry: Registry, ctx: SandboxContext) {
@@ -101,8 +103,32 @@ export class ObjectAPI {
   private persist(t: ResourceType, obj: KubeObject): KubeObject {
     const rv = this.store.nextRV();
     obj.metadata.resourceVersion = String(rv);
-    this.store.put(resourceKey(t.group, t.resource), this.toEntry(t, obj, rv));
+    const entry = this.toEntry(t, obj, rv);
+    this.store.put(resourceKey(t.group, t.resource), entry);
+    this.owners.track(
+      { type: t, namespace: entry.namespace, name: entry.name },
+      obj.metadata.ownerReferences as { uid: string }[] | undefined,
+    );
     return obj;
+  }
+
+  /** kube's background garbage collection of the dependents of a removed owner. */
+  private collectDependents(ownerUid: string): void {
+    for (const d of this.owners.dependentsOf(ownerUid)) {
+      const e = this.entry(d.type, d.namespace, d.name);
+      if (!e) continue;
+      const obj = JSON.parse(e.json) as KubeObject;
+      const refs = (obj.metadata.ownerReferences ?? []) as { uid: string }[];
+      const remaining = refs.filter((r) => r.uid !== ownerUid);
+      if (remaining.length) {
+        obj.metadata.ownerReferences = remaining;
+        this.persist(d.type, obj);
+      } else if ((obj.metadata.finalizers?.length ?? 0) > 0) {
+        this.markDeleting(d.type, obj, 0);
+      } else {
+        this.removeNow(d.type, obj);
+      }
+    }
   }
 
   toEntry(t: ResourceType, obj: KubeObject, rv: number): Entry {
@@ -131,11 +157,17 @@ export class ObjectAPI {
   removeNow(t: ResourceType, obj: KubeObject): KubeObject {
     const rv = this.store.nextRV();
     obj.metadata.resourceVersion = String(rv);
-    this.store.remove(resourceKey(t.group, t.resource), this.toEntry(t, obj, rv));
+    const entry = this.toEntry(t, obj, rv);
+    this.store.remove(resourceKey(t.group, t.resource), entry);
+    this.owners.forget({ type: t, namespace: entry.namespace, name: entry.name });
     const key = `${resourceKey(t.group, t.resource)}/${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
     clearTimeout(this.graceTimers.get(key));
     this.graceTimers.delete(key);
     this.hooksOf(t).afterDelete?.(obj);
+    const uid = obj.metadata.uid;
+    if (uid && this.owners.dependentsOf(uid).length) {
+      setImmediate(() => this.collectDependents(uid));
+    }
     return obj;
   }
 
