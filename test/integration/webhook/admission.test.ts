@@ -116,6 +116,51 @@ describe('pods', () => {
   });
 });
 
+describe("the API server's own audience", () => {
+  // A pod that names no token: the ServiceAccount admission plugin adds kube-api-access-*,
+  // whose token has no audience and so gets the API server's (its service-account issuer,
+  // which is not kube's in-cluster default on the sandbox or on managed clusters).
+  const plainPod = (name: string, serviceAccountName: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'runner' } },
+    spec: { serviceAccountName, containers: [{ name: 'c', image: 'ghcr.io/example/runner:1.0' }] },
+  });
+  const grantFor = async (sa: string, audiences: string[]) => {
+    await createServiceAccount(env, ns, sa);
+    await env.client.create(
+      `/apis/${TG.group}/${TG.version}/namespaces/${ns}/workloadgrants`,
+      makeGrant(sa, ns, sa, policy, { audiences }),
+    );
+  };
+
+  it('admits a pod with the default token volume when the grant lists the issuer', async () => {
+    const { issuer } = await env.client.get<{ issuer: string }>(
+      '/.well-known/openid-configuration',
+    );
+    await grantFor('api-client', ['vault', issuer]);
+    await grantFor('vault-only', ['vault']);
+    // Until trustgate's cache has the grant the answer is GrantMissing; retry until admitted.
+    const pod = await waitFor(
+      () => createPod(ns, plainPod('default-token', 'api-client')),
+      'a pod of a grant that lists the issuer admitted',
+    );
+    const { spec } = pod as { spec: { volumes?: { name: string }[] } };
+    expect(spec.volumes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: expect.stringMatching(/^kube-api-access-/) }),
+      ]),
+    );
+    // The same pod under a grant narrowed to vault is denied for that token's audience.
+    const err = await waitFor(async () => {
+      const e = await rejection(createPod(ns, plainPod('vault-token', 'vault-only')));
+      return e.message.includes('has no audience') ? e : undefined;
+    }, 'a pod of a vault-only grant denied for its default token');
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toContain(issuer);
+  });
+});
+
 describe('bindings', () => {
   it('refuses binding a governed pod to an untrusted node and allows a trusted one', async () => {
     await createPod(ns, runnerPod('unscheduled'));
