@@ -8,6 +8,7 @@ import {
   makeGrant,
   makePolicy,
   makeVerifierKey,
+  nodeAttestation,
   podReview,
   runnerPod,
   signAttestation,
@@ -195,6 +196,43 @@ describe('pods/binding CREATE', () => {
     const body = bindingReview('ci', 'r1', 'runner-1');
     (body.request.object as Record<string, unknown>).target = {};
     expect(await judge(body)).toMatchObject({ allowed: false, code: 400 });
+  });
+});
+
+describe('a trusted node whose attestation is being refreshed', () => {
+  it('keeps its pods, bindings and kubelet tokens until the new token is judged', async () => {
+    const w = await buildWorld({
+      policies: [makePolicy('ci-runners', key)],
+      nodes: [
+        {
+          name: 'runner-1',
+          labels: { pool: 'ci' },
+          token: await signAttestation(key, 'runner-1', NOW),
+        },
+      ],
+      grants: [makeGrant('runner', 'ci', 'runner', 'ci-runners')],
+      pods: [
+        {
+          metadata: { name: 'r1', namespace: 'ci', labels: { app: 'runner' } },
+          spec: { serviceAccountName: 'runner' },
+        },
+      ],
+    });
+    const drifted = await signAttestation(key, 'runner-1', NOW, { diskEncryption: false });
+    const requests = [
+      podReview(runnerPod('r1', { nodeName: 'runner-1' }), 'ci'),
+      bindingReview('ci', 'r1', 'runner-1'),
+      tokenRequestReview('ci', 'runner', { boundPod: 'r1' }, 'system:node:runner-1'),
+    ];
+    const judgeAll = () =>
+      requests.map((b) => admit(decodeAdmissionReview(b), w.caches, NOW) as Verdict);
+    w.trust.upsertAttestation(nodeAttestation('runner-1', drifted));
+    // Synchronously, before the new token's signature check can land.
+    expect(judgeAll().map((v) => v.allowed)).toEqual([true, true, true]);
+    await w.trust.settled();
+    expect(judgeAll().map((v) => v.reasonCodes)).toEqual(
+      requests.map(() => ['PostureRequirementFailed']),
+    );
   });
 });
 
