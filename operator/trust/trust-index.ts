@@ -79,6 +79,13 @@ export class TrustIndex {
     if (this.#nodes.has(name) && sameLabels(this.#nodes.get(name), labels)) return;
     this.#nodes.set(name, { ...(labels ?? {}) });
     this.#invalidateNode(name);
+    // A node listed after its attestation and policies has no check started yet (policies
+    // only start them for known nodes); start it now so settled() covers it.
+    const a = this.#attestations.get(name);
+    if (!a) return;
+    for (const entry of this.#policies.values()) {
+      if (nodeInPool({ labels }, entry.policy)) this.#verify(entry.keyring, a.token);
+    }
   }
 
   deleteNode(name: string): void {

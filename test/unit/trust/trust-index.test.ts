@@ -89,6 +89,17 @@ describe('TrustIndex', () => {
     ]);
   });
 
+  test('a node that arrives after its attestation and policy is checked before settled()', async () => {
+    // Informers deliver their first lists in any order; the controllers and waitForSync rely
+    // on settled() covering every check the inputs so far call for.
+    const index = new TrustIndex();
+    index.upsertAttestation(attestation(await sign(key)));
+    index.upsertPolicy(policy([key.publicJwk]));
+    index.upsertNode(NODE, { pool: 'ci' });
+    await index.settled();
+    expect(index.decision(NODE, 'ci-runners', NOW).trusted).toBe(true);
+  });
+
   test('node label changes move a node out of the pool', async () => {
     const index = await seeded();
     index.upsertNode(NODE, { pool: 'web' });
