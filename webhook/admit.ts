@@ -14,7 +14,8 @@ export interface AdmissionConfig {
   /**
    * Audiences the API server gives a token that asks for none (its --api-audiences, by
    * default its service-account issuer). A TokenRequest reaches admission with them filled
-   * in; they count as "the API server's default audience" when judged against a grant.
+   * in, and a pod's projected token without audience gets them; either way they count as
+   * "the API server's default audience" when judged against a grant.
    */
   apiAudiences: string[];
 }
@@ -53,7 +54,7 @@ export function admit(
 ): Verdict | Promise<Verdict> {
   switch (routeOf(req)) {
     case 'pods':
-      return admitPod(req, caches, now);
+      return admitPod(req, caches, now, config.apiAudiences);
     case 'bindings':
       return admitBinding(req, caches, now);
     case 'tokenrequests':

@@ -23,7 +23,10 @@ export interface AdmissionCaches {
   pod(namespace: string, name: string): CachedPod | undefined;
   /** Whether the Secret is of type kubernetes.io/service-account-token. */
   isLegacyTokenSecret(namespace: string, name: string): boolean;
-  /** Trust of a node under a policy at `now` (operator/trust TrustIndex.decision). */
+  /**
+   * Trust of a node under a policy at `now` (TrustIndex.admissionDecision: a refreshed
+   * attestation still being checked does not interrupt a verified, fresh decision).
+   */
   nodeDecision(node: string, policy: string, now: number): NodeDecision;
 }
 
@@ -64,6 +67,6 @@ export function snapshotCaches(s: CacheSnapshot): AdmissionCaches {
     },
     pod: (ns, name) => pods.get(`${ns}/${name}`),
     isLegacyTokenSecret: (ns, name) => legacy.has(`${ns}/${name}`),
-    nodeDecision: (node, policy, now) => s.trust.decision(node, policy, now),
+    nodeDecision: (node, policy, now) => s.trust.admissionDecision(node, policy, now),
   };
 }

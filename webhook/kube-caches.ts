@@ -24,6 +24,6 @@ export function admissionCachesFrom(caches: Caches): AdmissionCaches {
     },
     pod: (namespace, name) => caches.pods.get(name, namespace),
     isLegacyTokenSecret: (namespace, name) => caches.isLegacyTokenSecret(namespace, name),
-    nodeDecision: (node, policy, now) => caches.trust.decision(node, policy, now),
+    nodeDecision: (node, policy, now) => caches.trust.admissionDecision(node, policy, now),
   };
 }

@@ -2,7 +2,9 @@
 // (informers) and read by the webhook per admission request and by the controllers.
 // Pure: it does no I/O. Signature checks are the only asynchronous work; their results are
 // cached per (verifier keyring, token), so a policy edit that keeps its verifiers only
-// re-runs the cheap claim checks, and an unchanged input recomputes nothing.
+// re-runs the cheap claim checks, and an unchanged input recomputes nothing. While a
+// refreshed token is being checked, admission may keep deciding from the node's last
+// verified token (admissionDecision); the controllers wait for the check (decision).
 import type { EndpointTrustPolicy, NodeAttestation } from '../api/types.generated.ts';
 import { type SecretData, secretJwksResolver, VerifierKeyring } from './keyring.ts';
 import {
@@ -30,9 +32,17 @@ interface PolicyEntry {
   keyring: VerifierKeyring;
 }
 
+/** A token that verified under a keyring, with the nonce expected of it at the time. */
+interface VerifiedInput {
+  verification: TokenVerification;
+  expectedNonce: string | undefined;
+}
+
 interface AttestationEntry {
   token: string;
   expectedNonce: string | undefined;
+  /** Per keyring, the node's last token that verified, while this one's check is pending. */
+  lastVerified: WeakMap<VerifierKeyring, VerifiedInput>;
 }
 
 interface VerificationEntry {
@@ -69,6 +79,13 @@ export class TrustIndex {
     if (this.#nodes.has(name) && sameLabels(this.#nodes.get(name), labels)) return;
     this.#nodes.set(name, { ...(labels ?? {}) });
     this.#invalidateNode(name);
+    // A node listed after its attestation and policies has no check started yet (policies
+    // only start them for known nodes); start it now so settled() covers it.
+    const a = this.#attestations.get(name);
+    if (!a) return;
+    for (const entry of this.#policies.values()) {
+      if (nodeInPool({ labels }, entry.policy)) this.#verify(entry.keyring, a.token);
+    }
   }
 
   deleteNode(name: string): void {
@@ -105,7 +122,8 @@ export class TrustIndex {
     const nonce = expectedNonce ?? attestation.status?.nonce?.value;
     const old = this.#attestations.get(node);
     if (old && old.token === token && old.expectedNonce === nonce) return;
-    this.#attestations.set(node, { token, expectedNonce: nonce });
+    const lastVerified = old?.token === token ? old.lastVerified : this.#lastVerifiedBefore(old);
+    this.#attestations.set(node, { token, expectedNonce: nonce, lastVerified });
     if (old && old.token !== token) this.#forgetToken(old.token);
     this.#invalidateNode(node);
     for (const entry of this.#policies.values()) this.#verify(entry.keyring, token);
@@ -166,10 +184,35 @@ export class TrustIndex {
 
   /**
    * The decision for a node under a policy at `now`. A cached answer is returned only while
-   * now < validUntil, so a trusted answer never outlives the attestation's freshness.
+   * now < validUntil, so a trusted answer never outlives the attestation's freshness. Until
+   * the node's current token is verified the answer is VerificationPending.
    */
-  decision(node: string, policyName: string, nowInstant: Instant): NodeDecision {
-    const now = toMillis(nowInstant);
+  decision(node: string, policyName: string, now: Instant): NodeDecision {
+    return this.#decide(node, policyName, toMillis(now), false);
+  }
+
+  /**
+   * decision() for admission: while a refreshed token's check is pending, the decision of
+   * the node's last verified token, as long as that token is still fresh at `now` — so a
+   * routine refresh does not deny a trusted node. A node never verified stays pending.
+   */
+  admissionDecision(node: string, policyName: string, now: Instant): NodeDecision {
+    return this.#decide(node, policyName, toMillis(now), true);
+  }
+
+  /** Decisions for the node under every policy whose pool includes it. */
+  decisionsForNode(node: string, now: Instant): NodeDecision[] {
+    return this.policiesForNode(node).map((p) => this.decision(node, p, now));
+  }
+
+  /** Decisions for every known node in the policy's pool. */
+  decisionsForPolicy(policyName: string, now: Instant): NodeDecision[] {
+    return this.nodesInPool(policyName).map((n) => this.decision(n, policyName, now));
+  }
+
+  // ---- internals ----
+
+  #decide(node: string, policyName: string, now: number, keepLastVerified: boolean): NodeDecision {
     const cached = this.#decisions.get(policyName)?.get(node);
     if (cached && cached.evaluatedAt <= now && now < cached.validUntil) return cached;
     const entry = this.#policies.get(policyName);
@@ -186,28 +229,49 @@ export class TrustIndex {
       };
     }
     const fresh = this.#compute(node, entry, now);
-    if (fresh.reasons[0]?.code !== REASON.VerificationPending) {
-      let perPolicy = this.#decisions.get(policyName);
-      if (!perPolicy) {
-        perPolicy = new Map();
-        this.#decisions.set(policyName, perPolicy);
-      }
-      perPolicy.set(node, fresh);
+    if (fresh.reasons[0]?.code === REASON.VerificationPending) {
+      // Never cached: decision() must keep answering pending until the check lands.
+      return (keepLastVerified && this.#lastVerifiedDecision(node, entry, now)) || fresh;
     }
+    let perPolicy = this.#decisions.get(policyName);
+    if (!perPolicy) {
+      perPolicy = new Map();
+      this.#decisions.set(policyName, perPolicy);
+    }
+    perPolicy.set(node, fresh);
     return fresh;
   }
 
-  /** Decisions for the node under every policy whose pool includes it. */
-  decisionsForNode(node: string, now: Instant): NodeDecision[] {
-    return this.policiesForNode(node).map((p) => this.decision(node, p, now));
+  /** The decision of the node's last verified token, re-evaluated at now, while still fresh. */
+  #lastVerifiedDecision(node: string, entry: PolicyEntry, now: number): NodeDecision | undefined {
+    const last = this.#attestations.get(node)?.lastVerified.get(entry.keyring);
+    if (!last) return undefined;
+    const d = evaluateVerification({
+      node: { name: node, labels: this.#nodes.get(node) ?? {} },
+      policy: entry.policy,
+      verification: last.verification,
+      now,
+      expectedNonce: last.expectedNonce,
+    });
+    return d.attestation && now < d.attestation.freshUntil ? d : undefined;
   }
 
-  /** Decisions for every known node in the policy's pool. */
-  decisionsForPolicy(policyName: string, now: Instant): NodeDecision[] {
-    return this.nodesInPool(policyName).map((n) => this.decision(n, policyName, now));
+  /**
+   * What a node's new token may fall back on per keyring while it is checked: the replaced
+   * token if it verified; if that one was still pending, what it fell back on. A replaced
+   * token that failed its check leaves nothing (the node was last denied).
+   */
+  #lastVerifiedBefore(old: AttestationEntry | undefined): WeakMap<VerifierKeyring, VerifiedInput> {
+    const out = new WeakMap<VerifierKeyring, VerifiedInput>();
+    if (!old) return out;
+    for (const [keyring, perKeyring] of this.#verifications) {
+      const result = perKeyring.get(old.token)?.result;
+      if (result?.ok) out.set(keyring, { verification: result, expectedNonce: old.expectedNonce });
+      const carried = result ? undefined : old.lastVerified.get(keyring);
+      if (carried) out.set(keyring, carried);
+    }
+    return out;
   }
-
-  // ---- internals ----
 
   #compute(node: string, entry: PolicyEntry, now: number): NodeDecision {
     const { policy } = entry;
@@ -343,6 +407,7 @@ export class TrustIndex {
   #announceVerified(keyring: VerifierKeyring, token: string): void {
     for (const [node, a] of this.#attestations) {
       if (a.token !== token) continue;
+      a.lastVerified.delete(keyring);
       for (const [policy, entry] of this.#policies) {
         if (entry.keyring !== keyring) continue;
         this.#decisions.get(policy)?.delete(node);

@@ -8,7 +8,10 @@ import { REASON, type Reason, type ReasonCode, show } from './reasons.ts';
 import { type Labels, selectorMatches } from './selectors.ts';
 import { type Instant, isoTime, parseTimestamp, toMillis } from './time.ts';
 
-/** The audience the API server gives a projected token that names none (kube's default). */
+/**
+ * The audience kube-apiserver gives a token that names none when its service-account issuer
+ * is the in-cluster default. Clusters with another issuer (managed OIDC issuers) use that.
+ */
 export const DEFAULT_API_SERVER_AUDIENCE = 'https://kubernetes.default.svc.cluster.local';
 /** A projected token without expirationSeconds lives one hour (the API default). */
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
@@ -148,8 +151,11 @@ export interface WorkloadInput {
    * namespace. Omitted: none are known.
    */
   isLegacyTokenSecret?: LegacySecretLookup;
-  /** The audience of tokens that name none; see DEFAULT_API_SERVER_AUDIENCE. */
-  apiServerAudience?: string;
+  /**
+   * The audiences the API server gives a token that names none (its --api-audiences, by
+   * default its service-account issuer); default [DEFAULT_API_SERVER_AUDIENCE].
+   */
+  apiAudiences?: readonly string[];
   /** Override the pod's namespace (a pod in a CREATE request may not carry one). */
   namespace?: string;
 }
@@ -188,11 +194,13 @@ function grantWindow(grant: WorkloadGrant): { notBefore: number; notAfter: numbe
   return { notBefore, notAfter };
 }
 
+const listed = (items: readonly string[]) => items.map((a) => show(a)).join(', ');
+
 function tokenProblems(
   tokens: ProjectedToken[],
   grant: WorkloadGrant | undefined,
   policyMax: number,
-  apiServerAudience: string,
+  apiAudiences: readonly string[],
 ): Array<[ReasonCode, string, string]> {
   const out: Array<[ReasonCode, string, string]> = [];
   const max = Math.min(
@@ -210,19 +218,20 @@ function tokenProblems(
     }
     if (!grant) continue;
     // A token without audience gets the API server's; a grant that lists audiences must list
-    // that one too, so a grant narrowed to e.g. vault cannot also talk to the API server.
-    const audience = t.audience ?? apiServerAudience;
+    // one of those too, so a grant narrowed to e.g. vault cannot also talk to the API server.
     const allowed =
       t.audience === undefined
-        ? granted.length === 0 || granted.includes(audience)
-        : granted.includes(audience);
+        ? granted.length === 0 || apiAudiences.some((a) => granted.includes(a))
+        : granted.includes(t.audience);
     if (!allowed) {
       out.push([
         REASON.AudienceNotGranted,
-        `projected token ${t.volume} has audience ${show(t.audience ?? `${audience} (default)`)}`,
+        t.audience === undefined
+          ? `projected token ${t.volume} has no audience, so the API server's (${listed(apiAudiences)})`
+          : `projected token ${t.volume} has audience ${show(t.audience)}`,
         granted.length === 0
           ? `(grant ${grant.metadata?.name}) allows only the API server's default audience`
-          : `(grant ${grant.metadata?.name}) allows audiences ${granted.map((a) => show(a)).join(', ')}`,
+          : `(grant ${grant.metadata?.name}) allows audiences ${listed(granted)}`,
       ]);
     }
   }
@@ -267,13 +276,13 @@ export function evaluateWorkload(input: WorkloadInput): WorkloadDecision {
   );
   let validUntil = Number.POSITIVE_INFINITY;
   const tokens = projectedTokens(pod);
-  const audience = input.apiServerAudience ?? DEFAULT_API_SERVER_AUDIENCE;
+  const apiAudiences = input.apiAudiences ?? [DEFAULT_API_SERVER_AUDIENCE];
   let chosen: WorkloadGrant | undefined;
   let tokenFindings: Array<[ReasonCode, string, string]> = [];
   if (active.length > 0) {
     // The pod is allowed when one active grant covers all its tokens.
     for (const { grant } of active) {
-      const problems = tokenProblems(tokens, grant, settings.maxExpirationSeconds, audience);
+      const problems = tokenProblems(tokens, grant, settings.maxExpirationSeconds, apiAudiences);
       if (!chosen || problems.length < tokenFindings.length) {
         chosen = grant;
         tokenFindings = problems;
@@ -282,7 +291,7 @@ export function evaluateWorkload(input: WorkloadInput): WorkloadDecision {
     }
     validUntil = Math.min(...active.map((a) => a.window?.notAfter ?? Number.POSITIVE_INFINITY));
   } else {
-    tokenFindings = tokenProblems(tokens, undefined, settings.maxExpirationSeconds, audience);
+    tokenFindings = tokenProblems(tokens, undefined, settings.maxExpirationSeconds, apiAudiences);
     if (settings.requireGrant) {
       const future = windows.filter((w) => w.window && now < w.window.notBefore);
       if (candidates.length === 0) {

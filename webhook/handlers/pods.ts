@@ -1,6 +1,7 @@
 // pods CREATE and pods/ephemeralcontainers UPDATE: every policy that governs the pod must
 // be satisfied (grant, token limits, no legacy token Secrets) and, when the pod names its
-// node, the node must be trusted under that policy.
+// node, the node must be trusted under that policy. Tokens without an audience are judged
+// as the API server's (apiAudiences), which is not kube's default on every cluster.
 import type { V1Pod } from '@kubernetes/client-node';
 import { evaluateWorkload, serviceAccountOf } from '../../operator/trust/index.ts';
 import type { AdmissionCaches } from '../caches.ts';
@@ -18,7 +19,12 @@ import {
   verdictFromFindings,
 } from './common.ts';
 
-export function admitPod(req: AdmissionRequest, caches: AdmissionCaches, now: number): Verdict {
+export function admitPod(
+  req: AdmissionRequest,
+  caches: AdmissionCaches,
+  now: number,
+  apiAudiences: readonly string[],
+): Verdict {
   const object = req.object;
   if (!isObj(object)) {
     return malformed('the pod: request.object is missing');
@@ -42,6 +48,7 @@ export function admitPod(req: AdmissionRequest, caches: AdmissionCaches, now: nu
       grants: caches.grants(namespace, sa),
       now,
       isLegacyTokenSecret: (ns, name) => caches.isLegacyTokenSecret(ns, name),
+      apiAudiences,
       namespace,
     });
     const reasons = [...workload.reasons];

@@ -85,7 +85,7 @@ export function admitTokenRequest(
   req: AdmissionRequest,
   caches: AdmissionCaches,
   now: number,
-  apiAudiences: readonly string[] = [],
+  apiAudiences: readonly string[],
 ): Verdict {
   const sa = req.name;
   const namespace = req.namespace;
@@ -151,6 +151,7 @@ export function admitTokenRequest(
       policy: scoped,
       grants: caches.grants(namespace, sa),
       now,
+      apiAudiences,
       namespace,
     });
     if (!workload.governed) continue; // a live exemption lifts the policy

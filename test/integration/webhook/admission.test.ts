@@ -36,6 +36,20 @@ async function rejection(p: Promise<unknown>): Promise<KubeApiError> {
   throw new Error('the request was admitted');
 }
 
+/** How trustgate denies while a node's first token is still being checked (fail closed). */
+const VERIFICATION_PENDING = 'the attestation signature is still being checked';
+
+/**
+ * The denial once trustgate has judged the node's attestation: until the signature check
+ * of a node's first token lands, the answer is the fail-closed pending denial.
+ */
+function judgedRejection(request: () => Promise<unknown>, what: string): Promise<KubeApiError> {
+  return waitFor(async () => {
+    const e = await rejection(request());
+    return e.message.includes(VERIFICATION_PENDING) ? undefined : e;
+  }, what);
+}
+
 beforeAll(async () => {
   env = await setupWebhookEnv();
   ns = `ci-${env.id}`;
@@ -92,7 +106,10 @@ describe('pods', () => {
   });
 
   it('rejects it on an untrusted node with a 403 naming policy, node and requirement', async () => {
-    const err = await rejection(createPod(ns, runnerPod('on-bad', { nodeName: node('bad') })));
+    const err = await judgedRejection(
+      () => createPod(ns, runnerPod('on-bad', { nodeName: node('bad') })),
+      'the posture verdict on the untrusted node',
+    );
     expect(err.statusCode).toBe(403);
     expect(err.message).toContain(
       `admission webhook "workloads.trustgate.dev" denied the request: node ${node('bad')}: posture diskEncryption is false; policy ${policy} requires Equals "true"`,
@@ -116,6 +133,51 @@ describe('pods', () => {
   });
 });
 
+describe("the API server's own audience", () => {
+  // A pod that names no token: the ServiceAccount admission plugin adds kube-api-access-*,
+  // whose token has no audience and so gets the API server's (its service-account issuer,
+  // which is not kube's in-cluster default on the sandbox or on managed clusters).
+  const plainPod = (name: string, serviceAccountName: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'runner' } },
+    spec: { serviceAccountName, containers: [{ name: 'c', image: 'ghcr.io/example/runner:1.0' }] },
+  });
+  const grantFor = async (sa: string, audiences: string[]) => {
+    await createServiceAccount(env, ns, sa);
+    await env.client.create(
+      `/apis/${TG.group}/${TG.version}/namespaces/${ns}/workloadgrants`,
+      makeGrant(sa, ns, sa, policy, { audiences }),
+    );
+  };
+
+  it('admits a pod with the default token volume when the grant lists the issuer', async () => {
+    const { issuer } = await env.client.get<{ issuer: string }>(
+      '/.well-known/openid-configuration',
+    );
+    await grantFor('api-client', ['vault', issuer]);
+    await grantFor('vault-only', ['vault']);
+    // Until trustgate's cache has the grant the answer is GrantMissing; retry until admitted.
+    const pod = await waitFor(
+      () => createPod(ns, plainPod('default-token', 'api-client')),
+      'a pod of a grant that lists the issuer admitted',
+    );
+    const { spec } = pod as { spec: { volumes?: { name: string }[] } };
+    expect(spec.volumes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: expect.stringMatching(/^kube-api-access-/) }),
+      ]),
+    );
+    // The same pod under a grant narrowed to vault is denied for that token's audience.
+    const err = await waitFor(async () => {
+      const e = await rejection(createPod(ns, plainPod('vault-token', 'vault-only')));
+      return e.message.includes('has no audience') ? e : undefined;
+    }, 'a pod of a vault-only grant denied for its default token');
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toContain(issuer);
+  });
+});
+
 describe('bindings', () => {
   it('refuses binding a governed pod to an untrusted node and allows a trusted one', async () => {
     await createPod(ns, runnerPod('unscheduled'));
@@ -129,7 +191,7 @@ describe('bindings', () => {
     // The pod must reach trustgate's cache first (until then the answer is "not ready").
     const err = await waitFor(async () => {
       const e = await rejection(bind(node('bad')));
-      return e.statusCode === 403 ? e : undefined;
+      return e.statusCode === 403 && !e.message.includes(VERIFICATION_PENDING) ? e : undefined;
     }, 'binding refusal');
     expect(err.message).toContain(`node ${node('bad')}: posture diskEncryption is false`);
     await bind(node('good'));
@@ -180,8 +242,8 @@ describe('kubelet token requests', () => {
     );
     const err = await waitFor(async () => {
       const e = await rejection(tokenFor(node('drifting'), 'on-drifting')).catch(() => undefined);
-      // Until the new token's signature check lands the answer is a (fail-closed)
-      // VerificationPending denial; wait for the verdict on the posture itself.
+      // Until the new token's signature check lands the node's last verified (trusted)
+      // decision stands and the token is issued; wait for the verdict on the new posture.
       return e?.statusCode === 403 && e.message.includes('posture') ? e : undefined;
     }, 'token refusal after drift');
     expect(err.message).toContain(

@@ -89,6 +89,17 @@ describe('TrustIndex', () => {
     ]);
   });
 
+  test('a node that arrives after its attestation and policy is checked before settled()', async () => {
+    // Informers deliver their first lists in any order; the controllers and waitForSync rely
+    // on settled() covering every check the inputs so far call for.
+    const index = new TrustIndex();
+    index.upsertAttestation(attestation(await sign(key)));
+    index.upsertPolicy(policy([key.publicJwk]));
+    index.upsertNode(NODE, { pool: 'ci' });
+    await index.settled();
+    expect(index.decision(NODE, 'ci-runners', NOW).trusted).toBe(true);
+  });
+
   test('node label changes move a node out of the pool', async () => {
     const index = await seeded();
     index.upsertNode(NODE, { pool: 'web' });
@@ -151,5 +162,74 @@ describe('TrustIndex', () => {
     expect(early.reasons[0]?.code).toBe(REASON.IssuedInFuture);
     expect(early.validUntil).toBe(NOW + 120_000 - 30_000);
     expect(index.decision(NODE, 'ci-runners', early.validUntil).trusted).toBe(true);
+  });
+});
+
+describe('TrustIndex during an attestation refresh (admissionDecision)', () => {
+  const FRESH_UNTIL = (NOW_S - 60) * 1000 + 5 * 60_000; // the seeded token's iat + maxAge
+  const codeOf = (d: { reasons: { code: string }[] }) => d.reasons[0]?.code;
+
+  test('keeps the last verified decision while the new token is checked; decision() waits', async () => {
+    const index = await seeded();
+    const refreshed = await sign(key, earClaims({ iat: NOW_S }));
+    index.upsertAttestation(attestation(refreshed));
+    const kept = index.admissionDecision(NODE, 'ci-runners', NOW + 1000);
+    expect(kept).toMatchObject({ trusted: true, evaluatedAt: NOW + 1000 });
+    expect(kept.attestation?.issuedAt).toBe((NOW_S - 60) * 1000);
+    // The controllers' view is unchanged: pending until the check lands.
+    expect(codeOf(index.decision(NODE, 'ci-runners', NOW))).toBe(REASON.VerificationPending);
+    await index.settled();
+    const settled = index.admissionDecision(NODE, 'ci-runners', NOW + 1000);
+    expect(settled.trusted).toBe(true);
+    expect(settled.attestation?.issuedAt).toBe(NOW);
+  });
+
+  test('a last verified decision that has gone stale gives way to VerificationPending', async () => {
+    const index = await seeded();
+    index.upsertAttestation(attestation(await sign(key, earClaims({ iat: NOW_S }))));
+    expect(index.admissionDecision(NODE, 'ci-runners', FRESH_UNTIL - 1).trusted).toBe(true);
+    expect(codeOf(index.admissionDecision(NODE, 'ci-runners', FRESH_UNTIL))).toBe(
+      REASON.VerificationPending,
+    );
+  });
+
+  test('a node never verified stays VerificationPending', async () => {
+    const index = new TrustIndex();
+    index.upsertNode(NODE, { pool: 'ci' });
+    index.upsertPolicy(policy([key.publicJwk]));
+    index.upsertAttestation(attestation(await sign(key)));
+    expect(codeOf(index.admissionDecision(NODE, 'ci-runners', NOW))).toBe(
+      REASON.VerificationPending,
+    );
+    await index.settled();
+    expect(index.admissionDecision(NODE, 'ci-runners', NOW).trusted).toBe(true);
+  });
+
+  test('a new token that fails its check is denied once it settles, and is not fallen back on', async () => {
+    const index = await seeded();
+    index.upsertAttestation(attestation(await sign(rotated, earClaims({ iat: NOW_S }))));
+    expect(index.admissionDecision(NODE, 'ci-runners', NOW).trusted).toBe(true);
+    await index.settled();
+    expect(codeOf(index.admissionDecision(NODE, 'ci-runners', NOW))).toBe(REASON.UnknownKey);
+    // The next refresh falls back on nothing: the node was last denied.
+    index.upsertAttestation(attestation(await sign(key, earClaims({ iat: NOW_S + 1 }))));
+    expect(codeOf(index.admissionDecision(NODE, 'ci-runners', NOW))).toBe(
+      REASON.VerificationPending,
+    );
+  });
+
+  test('refreshes in quick succession keep the last verified token; new keys drop it', async () => {
+    const index = await seeded();
+    const first = await sign(key, earClaims({ iat: NOW_S }));
+    const second = await sign(key, earClaims({ iat: NOW_S + 1 }));
+    index.upsertAttestation(attestation(first));
+    index.upsertAttestation(attestation(second)); // while the first is still being checked
+    expect(index.admissionDecision(NODE, 'ci-runners', NOW).trusted).toBe(true);
+    const rekeyed = policy([rotated.publicJwk]);
+    rekeyed.metadata.resourceVersion = '2';
+    index.upsertPolicy(rekeyed);
+    expect(codeOf(index.admissionDecision(NODE, 'ci-runners', NOW))).toBe(
+      REASON.VerificationPending,
+    );
   });
 });

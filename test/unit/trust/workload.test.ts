@@ -266,6 +266,22 @@ describe('projected tokens', () => {
       decide([kubeApiAccess], grant({ audiences: ['vault', DEFAULT_API_SERVER_AUDIENCE] })).allowed,
     ).toBe(true);
   });
+  test('on a cluster with its own issuer, the default audience is judged as apiAudiences', () => {
+    const issuer = 'https://oidc.example.com/clusters/c1';
+    const decideWith = (g: WorkloadGrant) =>
+      evaluateWorkload({
+        pod: pod([kubeApiAccess]),
+        namespaceLabels: CI_NS,
+        policy: policy(),
+        grants: [g],
+        now: NOW,
+        apiAudiences: [issuer],
+      });
+    expect(decideWith(grant({ audiences: ['vault', issuer] })).allowed).toBe(true);
+    const denied = decideWith(grant({ audiences: ['vault', DEFAULT_API_SERVER_AUDIENCE] }));
+    expect(codes(denied)).toEqual([REASON.AudienceNotGranted]);
+    expect(denied.reasons[0]?.message).toContain(`the API server's ("${issuer}")`);
+  });
   test('lifetimes are capped by both the grant and the policy', () => {
     expect(codes(decide([token(undefined, 7200)], grant()))).toEqual([
       REASON.TokenExpirationTooLong,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { admit } from '../../../webhook/admit.ts';
+import { type AdmissionConfig, admit } from '../../../webhook/admit.ts';
 import { decodeAdmissionReview, type Verdict } from '../../../webhook/codec.ts';
 import { NOT_READY } from '../../../webhook/handlers/common.ts';
 import {
@@ -8,6 +8,7 @@ import {
   makeGrant,
   makePolicy,
   makeVerifierKey,
+  nodeAttestation,
   podReview,
   runnerPod,
   signAttestation,
@@ -20,8 +21,13 @@ const NOW = Date.parse('2026-11-25T12:00:00Z');
 let key: VerifierKey;
 let world: World;
 
-async function judge(body: unknown, w: World = world, now = NOW): Promise<Verdict> {
-  return admit(decodeAdmissionReview(JSON.stringify(body)), w.caches, now);
+async function judge(
+  body: unknown,
+  w: World = world,
+  now = NOW,
+  config?: AdmissionConfig,
+): Promise<Verdict> {
+  return admit(decodeAdmissionReview(JSON.stringify(body)), w.caches, now, config);
 }
 
 beforeAll(async () => {
@@ -193,6 +199,43 @@ describe('pods/binding CREATE', () => {
   });
 });
 
+describe('a trusted node whose attestation is being refreshed', () => {
+  it('keeps its pods, bindings and kubelet tokens until the new token is judged', async () => {
+    const w = await buildWorld({
+      policies: [makePolicy('ci-runners', key)],
+      nodes: [
+        {
+          name: 'runner-1',
+          labels: { pool: 'ci' },
+          token: await signAttestation(key, 'runner-1', NOW),
+        },
+      ],
+      grants: [makeGrant('runner', 'ci', 'runner', 'ci-runners')],
+      pods: [
+        {
+          metadata: { name: 'r1', namespace: 'ci', labels: { app: 'runner' } },
+          spec: { serviceAccountName: 'runner' },
+        },
+      ],
+    });
+    const drifted = await signAttestation(key, 'runner-1', NOW, { diskEncryption: false });
+    const requests = [
+      podReview(runnerPod('r1', { nodeName: 'runner-1' }), 'ci'),
+      bindingReview('ci', 'r1', 'runner-1'),
+      tokenRequestReview('ci', 'runner', { boundPod: 'r1' }, 'system:node:runner-1'),
+    ];
+    const judgeAll = () =>
+      requests.map((b) => admit(decodeAdmissionReview(b), w.caches, NOW) as Verdict);
+    w.trust.upsertAttestation(nodeAttestation('runner-1', drifted));
+    // Synchronously, before the new token's signature check can land.
+    expect(judgeAll().map((v) => v.allowed)).toEqual([true, true, true]);
+    await w.trust.settled();
+    expect(judgeAll().map((v) => v.reasonCodes)).toEqual(
+      requests.map(() => ['PostureRequirementFailed']),
+    );
+  });
+});
+
 describe('serviceaccounts/token CREATE', () => {
   it('gives a kubelet on a trusted node a token for a governed pod', async () => {
     const v = await judge(
@@ -349,6 +392,37 @@ describe('trustgate resources', () => {
   });
 });
 
+describe("pods' default token on an API server with its own issuer (apiAudiences)", () => {
+  const issuer = 'https://oidc.example.com/clusters/c1';
+  const config = { apiAudiences: [issuer] };
+  const worldWith = (audiences: string[]) =>
+    buildWorld({
+      policies: [makePolicy('ci-runners', key)],
+      nodes: [],
+      grants: [makeGrant('runner', 'ci', 'runner', 'ci-runners', { audiences })],
+    });
+  const debugged = runnerPod('r1');
+  (debugged.spec as Record<string, unknown>).ephemeralContainers = [{ name: 'dbg', image: 'b' }];
+  const reviews = [
+    podReview(runnerPod('r1'), 'ci'),
+    podReview(debugged, 'ci', { operation: 'UPDATE', subResource: 'ephemeralcontainers' }),
+  ];
+
+  it('admits pods and ephemeral containers when the grant lists the issuer', async () => {
+    const w = await worldWith(['vault', issuer]);
+    for (const body of reviews) {
+      expect((await judge(body, w, NOW, config)).allowed).toBe(true);
+    }
+  });
+
+  it("denies them when the grant lists only other audiences, even kube's default", async () => {
+    const w = await worldWith(['vault', 'https://kubernetes.default.svc.cluster.local']);
+    for (const body of reviews) {
+      expect((await judge(body, w, NOW, config)).reasonCodes).toEqual(['AudienceNotGranted']);
+    }
+  });
+});
+
 describe('TokenRequest audiences the API server filled in', () => {
   it('count as its default audience, and do not widen a narrowed grant', async () => {
     const w = await buildWorld({
@@ -357,6 +431,9 @@ describe('TokenRequest audiences the API server filled in', () => {
       grants: [
         makeGrant('runner', 'ci', 'runner', 'ci-runners'),
         makeGrant('vault-only', 'ci', 'vault-only', 'ci-runners', { audiences: ['vault'] }),
+        makeGrant('issuer', 'ci', 'issuer', 'ci-runners', {
+          audiences: ['vault', 'https://issuer.example'],
+        }),
       ],
     });
     const config = { apiAudiences: ['https://issuer.example'] };
@@ -370,6 +447,7 @@ describe('TokenRequest audiences the API server filled in', () => {
     expect((await run('runner', ['https://issuer.example'])).allowed).toBe(true);
     expect((await run('runner', ['https://elsewhere.example'])).allowed).toBe(false);
     expect((await run('vault-only', ['vault'])).allowed).toBe(true);
+    expect((await run('issuer', ['https://issuer.example'])).allowed).toBe(true);
     expect((await run('vault-only', ['vault', 'https://issuer.example'])).reasonCodes).toEqual([
       'AudienceNotGranted',
     ]);
