@@ -23,7 +23,11 @@ import { KubeClient, resourcePath } from '../../operator/kube/rest.ts';
 import { EAR_PROFILE } from '../../operator/trust/index.ts';
 import { chartRunArgs } from '../support/chart.ts';
 import { bucketQuantile, total } from '../support/prom-text.ts';
-import { startTrustgateProcess, type TrustgateProcess } from '../support/trustgate-process.ts';
+import {
+  startTrustgateProcess,
+  type TrustgateProcess,
+  warmCompileCache,
+} from '../support/trustgate-process.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -57,6 +61,7 @@ export async function run(args: string[]): Promise<void> {
   const sampleCount = Number(values.samples);
 
   const runArgs = await chartRunArgs();
+  await warmCompileCache(); // as the image is built
   console.log(`trustgate run ${runArgs.join(' ')} (the chart's arguments; loopback ports)`);
   const sandbox = await startSandbox({ maxInflight: 2000 });
   const client = new KubeClient(await loadClusterAccess(sandbox.kubeconfigPath));

@@ -4,12 +4,13 @@
 // and measure is what ships. stop() ends the process whatever state it is in and removes
 // the Lease, TLS Secret and webhook configuration it may have left, so nothing it wrote
 // acts on a later run.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { loadClusterAccess } from '../../operator/kube/kubeconfig.ts';
 import { isNotFound, KubeClient } from '../../operator/kube/rest.ts';
 
@@ -23,6 +24,17 @@ export function imageNodeFlags(): string[] {
   if (!line) throw new Error('Dockerfile: no ENTRYPOINT in exec form');
   const argv = JSON.parse(line) as string[];
   return argv.slice(1, argv.indexOf('bin/trustgate.js'));
+}
+
+/** Fills Node's compile cache as the image build does (Dockerfile), so a start is warm. */
+export async function warmCompileCache(): Promise<void> {
+  await promisify(execFile)(
+    process.execPath,
+    [...imageNodeFlags(), TRUSTGATE_BIN, 'run', '--help'],
+    {
+      env: { ...process.env, NODE_OPTIONS: '' },
+    },
+  );
 }
 
 export function freePort(): Promise<number> {

@@ -3,67 +3,13 @@
 // module costs ~80 MiB of RSS, and operator/kube/kubeconfig.ts loads it only, dynamically,
 // for a kubeconfig that needs its auth-provider fallback.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { importGraph, ROOT, sourceFiles, specifiers, target } from '../support/import-graph.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PRODUCT_DIRS = ['operator', 'webhook', 'bin'];
 const CLIENT_NODE = '@kubernetes/client-node';
 const KUBECONFIG_MODULE = 'operator/kube/kubeconfig.ts';
-
-interface Specifier {
-  spec: string;
-  dynamic: boolean;
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = path.join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(rel);
-    return /\.(ts|js|mjs)$/.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
-  });
-}
-
-/** Static and dynamic import specifiers; `import type`/`export type` are erased, so skipped. */
-function specifiers(file: string): Specifier[] {
-  const source = readFileSync(path.join(ROOT, file), 'utf8');
-  const found: Specifier[] = [];
-  const staticImport = /^\s*(import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
-  for (const m of source.matchAll(staticImport))
-    found.push({ spec: m[2] as string, dynamic: false });
-  for (const m of source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g))
-    found.push({ spec: m[1] as string, dynamic: true });
-  return found;
-}
-
-/** The project-relative file a relative specifier names, or the package a bare one names. */
-function target(from: string, spec: string): { file?: string; pkg?: string } {
-  if (spec.startsWith('.')) return { file: path.normalize(path.join(path.dirname(from), spec)) };
-  if (spec.startsWith('node:')) return {};
-  const parts = spec.split('/');
-  return { pkg: spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0] };
-}
-
-/** Files and packages reachable from `roots` through the imports `follow` accepts. */
-function graph(roots: string[], follow: (from: string, s: Specifier) => boolean) {
-  const files = new Set<string>();
-  const packages = new Map<string, string>();
-  const queue = [...roots];
-  for (let file = queue.shift(); file; file = queue.shift()) {
-    if (files.has(file)) continue;
-    files.add(file);
-    for (const s of specifiers(file)) {
-      if (!follow(file, s)) continue;
-      const t = target(file, s.spec);
-      if (t.file) queue.push(t.file);
-      if (t.pkg && !packages.has(t.pkg)) packages.set(t.pkg, file);
-    }
-  }
-  return { files, packages };
-}
 
 describe('import boundary', () => {
   const product = PRODUCT_DIRS.flatMap(sourceFiles);
@@ -93,7 +39,7 @@ describe('import boundary', () => {
 
   it('`trustgate run` reaches no other command and not client-node', () => {
     // bin → cli/main → the command list; of the commands' lazy imports, run's alone.
-    const { files, packages } = graph(['bin/trustgate.js'], (from, s) => {
+    const { files, packages } = importGraph(['bin/trustgate.js'], (from, s) => {
       if (from === 'operator/cli/commands/index.ts') return s.spec === './run.ts';
       return !(from === KUBECONFIG_MODULE && s.spec === CLIENT_NODE);
     });
