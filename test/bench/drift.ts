@@ -11,31 +11,18 @@
 //           last governed pod (the last revocation action), seen on a watch.
 //   memory: the cluster grown to rss-nodes / rss-pods, RSS of `samples` fresh processes
 //           once their caches are synced and the initial reconcile pass has settled.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import yaml from 'js-yaml';
-import { startSandbox } from '../../hack/sandbox/index.ts';
-import { loadClusterAccess } from '../../operator/kube/kubeconfig.ts';
-import { KubeClient, resourcePath } from '../../operator/kube/rest.ts';
+import type { KubeClient } from '../../operator/kube/rest.ts';
+import { resourcePath } from '../../operator/kube/rest.ts';
 import { EAR_PROFILE } from '../../operator/trust/index.ts';
-import { chartRunArgs } from '../support/chart.ts';
 import { bucketQuantile, total } from '../support/prom-text.ts';
-import {
-  startTrustgateProcess,
-  type TrustgateProcess,
-  warmCompileCache,
-} from '../support/trustgate-process.ts';
+import type { TrustgateProcess } from '../support/trustgate-process.ts';
+import { startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
 const ISSUER = 'https://verifier.bench.example';
 const NS = 'bench-apps';
-const SYSTEM_NS = 'trustgate-system';
 const POOL = { 'bench.trustgate.dev/pool': 'runners' };
-const TG = { group: 'trustgate.dev', version: 'v1alpha1' };
 const SERVICE_ACCOUNTS = 20;
 const DRIFT_HISTOGRAM = 'trustgate_drift_to_revocation_seconds';
 
@@ -60,31 +47,13 @@ export async function run(args: string[]): Promise<void> {
   const rssPods = Number(values['rss-pods']);
   const sampleCount = Number(values.samples);
 
-  const runArgs = await chartRunArgs();
-  await warmCompileCache(); // as the image is built
-  console.log(`trustgate run ${runArgs.join(' ')} (the chart's arguments; loopback ports)`);
-  const sandbox = await startSandbox({ maxInflight: 2000 });
-  const client = new KubeClient(await loadClusterAccess(sandbox.kubeconfigPath));
-  const running = new Set<TrustgateProcess>();
-  let seq = 0;
-  /** A fresh `trustgate run`, ready, leading, and done with its initial reconcile pass. */
+  const cluster = await startBenchCluster();
+  const { sandbox, client } = cluster;
+  /** A fresh `trustgate run`, done with its initial reconcile pass. */
   const trustgate = async () => {
-    const p = await startTrustgateProcess({
-      kubeconfigPath: sandbox.kubeconfigPath,
-      namespace: SYSTEM_NS,
-      name: `bench-${process.pid}-${seq++}`,
-      args: [...runArgs, `--log-level=${process.env.TG_LOG_LEVEL ?? 'warn'}`],
-      echo: true,
-    });
-    running.add(p);
-    await p.ready(180_000);
-    await waitUntil(async () => total(await p.metrics(), 'trustgate_leader') === 1, 60_000);
+    const p = await cluster.trustgate();
     await settled(p);
     return p;
-  };
-  const stop = async (p: TrustgateProcess) => {
-    await p.stop();
-    running.delete(p);
   };
   /** RSS of `samples` fresh processes, each measured once it has settled. */
   const rssSamples = async (what: string) => {
@@ -99,27 +68,11 @@ export async function run(args: string[]): Promise<void> {
         `  ${what} sample ${i + 1}: RSS ${fmt(rss)} MiB (process_resident_memory_bytes ${fmt(reported)} MiB, heap used ${fmt(heap)} MiB)`,
       );
       mib.push(rss);
-      await stop(p);
+      await p.stop();
     }
     return mib.sort((a, b) => a - b);
   };
   try {
-    for (const file of await readdirYaml(path.join(root, 'crds'))) {
-      await client.create(
-        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-        yaml.load(await readFile(file, 'utf8')),
-      );
-    }
-    await waitUntil(async () => {
-      try {
-        await client.get(resourcePath({ ...TG, plural: 'nodeattestations' }));
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    sandbox.seed('', 'v1', 'namespaces', { metadata: { name: SYSTEM_NS } });
-
     // ---- idle: an empty cluster ----
     const idle = await rssSamples('idle, empty cluster');
     console.log(`idle RSS: median ${fmt(median(idle))} MiB, range ${range(idle)}`);
@@ -275,7 +228,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `trustgate's ${DRIFT_HISTOGRAM}: ${counted} revocations, sum ${fmt(total(histogram, `${DRIFT_HISTOGRAM}_sum`))} s, p50 ≤ ${le(0.5)} s, p99 ≤ ${le(0.99)} s`,
     );
-    await stop(operator);
+    await operator.stop();
 
     // ---- memory: grow to rss-nodes / rss-pods, then a fresh operator process ----
     t = performance.now();
@@ -309,9 +262,7 @@ export async function run(args: string[]): Promise<void> {
       }),
     );
   } finally {
-    for (const p of running) await p.stop();
-    client.close();
-    await sandbox.stop();
+    await cluster.stop();
   }
 }
 
@@ -340,19 +291,6 @@ async function listRV(client: KubeClient): Promise<string> {
     limit: 1,
   });
   return l.metadata.resourceVersion;
-}
-
-async function readdirYaml(dir: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
-  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => path.join(dir, f));
-}
-
-async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error('bench: timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function benchNode(name: string, inPool: boolean) {
