@@ -64,6 +64,8 @@ export interface TrustgateProcessOptions {
 
 export interface TrustgateProcess {
   child: ChildProcess;
+  /** The Secret its self-managed serving certificate lives in. */
+  tlsSecret: string;
   webhookUrl: string;
   webhookPort: number;
   metricsPort: number;
@@ -84,6 +86,7 @@ export interface TrustgateProcess {
 export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise<TrustgateProcess> {
   const [webhookPort, metricsPort] = [await freePort(), await freePort()];
   const webhookUrl = `https://127.0.0.1:${webhookPort}/validate`;
+  const tlsSecret = `${o.name}-webhook-tls`;
   const child = spawn(
     process.execPath,
     [
@@ -100,7 +103,7 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
       `--service-name=${o.name}`,
       `--webhook-config-name=${o.name}`,
       `--lease-name=${o.name}-leader`,
-      `--tls-secret=${o.name}-webhook-tls`,
+      `--tls-secret=${tlsSecret}`,
     ],
     {
       // The parent's NODE_OPTIONS (Jest's VM-modules flag) is not the image's.
@@ -121,6 +124,7 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
 
   return {
     child,
+    tlsSecret,
     webhookUrl,
     webhookPort,
     metricsPort,
