@@ -1,6 +1,6 @@
 // The sandbox control plane: an HTTPS server speaking enough of the Kubernetes REST API
 // for client-node and kubectl, with an in-memory store. `startSandbox()` starts one
-// in-process; `trustgate sandbox` runs one from the command line.
+// in-process; `npm run sandbox` (main.ts) runs one from the command line.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import https from 'node:https';

@@ -14,9 +14,8 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A command's code; its name and summary are listed in commands/index.ts. */
 export interface Command {
-  name: string;
-  summary: string;
   usage: string;
   run(args: string[], io: CliIO): Promise<number>;
 }

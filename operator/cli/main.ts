@@ -24,12 +24,13 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   // Two-word commands ("keys generate") take precedence over one-word ones.
   const twoWord = commands.find((c) => c.name === `${first} ${second ?? ''}`);
-  const command = twoWord ?? commands.find((c) => c.name === first);
-  if (!command) {
+  const entry = twoWord ?? commands.find((c) => c.name === first);
+  if (!entry) {
     io.stderr(`error: unknown command "${first}"\n\n${help()}`);
     return EXIT.usage;
   }
   const rest = argv.slice(twoWord ? 2 : 1);
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(`${command.usage}\n`);
     return EXIT.ok;

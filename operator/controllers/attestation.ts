@@ -8,16 +8,35 @@ import type { NodeAttestation, NodeAttestationStatus } from '../api/types.genera
 import { resourcePath } from '../kube/rest.ts';
 import { attestationSettings, type NodeDecision, REASON } from '../trust/index.ts';
 import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
-import type { ControllerContext } from './context.ts';
-import { requeueAt } from './context.ts';
+import { type ControllerContext, requeueAt } from './context.ts';
+import type { Controller, ReconcileResult } from './controller.ts';
 
 const PENDING_RETRY_MS = 50;
+
+export function attestationController(ctx: ControllerContext, concurrency = 16): Controller {
+  const { caches } = ctx;
+  const key = (a: NodeAttestation) => a.metadata.name ?? '';
+  return {
+    name: 'nodeattestation',
+    concurrency,
+    watches: [
+      // A decision changed (policy, key, node labels): the status says what was decided.
+      (q) =>
+        caches.trust.onChange((node) => {
+          if (caches.attestations.get(node)) q.add(node);
+        }),
+      (q) => caches.attestations.on({ add: (a) => q.add(key(a)), update: (a) => q.add(key(a)) }),
+    ],
+    initialKeys: () => [...caches.attestations.list()].map(key),
+    reconcile: attestationReconciler(ctx),
+  };
+}
 
 export function attestationReconciler(ctx: ControllerContext) {
   const { caches, actions, metrics } = ctx;
   const trust = caches.trust;
 
-  return async function reconcileAttestation(name: string) {
+  return async function reconcileAttestation(name: string): Promise<ReconcileResult | undefined> {
     const attestation = caches.attestations.get(name);
     if (!attestation) return undefined;
     await trust.settled();

@@ -15,10 +15,12 @@ export type RevocationRecord = NonNullable<NonNullable<WorkloadGrant['status']>[
  */
 export class GrantRevocations {
   readonly #pending = new Map<string, RevocationRecord>();
-  readonly #wake: (grantKey: string) => void;
+  readonly #listeners = new Set<(grantKey: string) => void>();
 
-  constructor(wake: (grantKey: string) => void) {
-    this.#wake = wake;
+  /** The grant controller's watch: called with each grant that has a record to write. */
+  subscribe(listener: (grantKey: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   note(grantKey: string, r: RevocationRecord): void {
@@ -35,7 +37,7 @@ export class GrantRevocations {
           }
         : r,
     );
-    this.#wake(grantKey);
+    for (const l of this.#listeners) l(grantKey);
   }
 
   peek(grantKey: string): RevocationRecord | undefined {

@@ -7,18 +7,53 @@ import { GROUP, VERSION } from '../api/crds.ts';
 import type { WorkloadGrant, WorkloadGrantStatus } from '../api/types.generated.ts';
 import { saKey } from '../kube/caches.ts';
 import { resourcePath } from '../kube/rest.ts';
+import type { PodLite } from '../kube/trim.ts';
 import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
-import type { ControllerContext } from './context.ts';
-import { requeueAt } from './context.ts';
+import { type ControllerContext, requeueAt } from './context.ts';
+import type { Controller, ReconcileResult } from './controller.ts';
 import { governedPods } from './revoke.ts';
 import { enforcementSettings } from './settings.ts';
+
+/** Bound-pod counts are batched: a burst of pod changes makes one status write. */
+const GRANT_BATCH_MS = 1000;
+/** Revocation records for grants are collected this long before one status write. */
+const GRANT_RECORD_BATCH_MS = 200;
+
+export function grantController(ctx: ControllerContext, concurrency = 8): Controller {
+  const { caches } = ctx;
+  const key = (g: WorkloadGrant) => `${g.metadata.namespace}/${g.metadata.name}`;
+  const ofPod = (p: PodLite) =>
+    caches.grantsFor(p.metadata.namespace, p.spec.serviceAccountName).map(key);
+  return {
+    name: 'workloadgrant',
+    concurrency,
+    watches: [
+      (q) => caches.grants.on({ add: (g) => q.add(key(g)), update: (g) => q.add(key(g)) }),
+      (q) =>
+        caches.pods.on({
+          add: (p) => {
+            for (const k of ofPod(p)) q.addAfter(k, GRANT_BATCH_MS);
+          },
+          delete: (p) => {
+            for (const k of ofPod(p)) q.addAfter(k, GRANT_BATCH_MS);
+          },
+        }),
+      (q) => ctx.grantRevocations.subscribe((k) => q.addAfter(k, GRANT_RECORD_BATCH_MS)),
+    ],
+    initialKeys: () => [...caches.grants.list()].map(key),
+    reconcile: grantReconciler(ctx),
+  };
+}
 
 export const GRANT_EXPIRED = 'GrantExpired';
 
 export function grantReconciler(ctx: ControllerContext) {
   const { caches, actions, revoker, metrics } = ctx;
 
-  return async function reconcileGrant(key: string) {
+  return async function reconcileGrant(
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ReconcileResult | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     const grant = caches.grants.get(name, namespace);
     if (!grant) return undefined;
@@ -64,6 +99,7 @@ export function grantReconciler(ctx: ControllerContext) {
           'grant expired (audit mode: report only)',
         );
       } else {
+        signal.throwIfAborted(); // leadership lost: the next leader revokes
         const counts = await revoker.revoke({ policy, settings, reason, rotate: true }, pods, [
           saKey(namespace, sa),
         ]);

@@ -5,8 +5,8 @@ import type { EndpointTrustPolicy } from '../api/types.generated.ts';
 import { saKey } from '../kube/caches.ts';
 import { REASON } from '../trust/index.ts';
 import type { NodeForPatch } from './actions.ts';
-import type { ControllerContext } from './context.ts';
-import { requeueAt } from './context.ts';
+import { type ControllerContext, requeueAt } from './context.ts';
+import type { Controller, ReconcileResult } from './controller.ts';
 import {
   type DriftRecord,
   type NodePlan,
@@ -21,6 +21,35 @@ import { enforcementSettings } from './settings.ts';
 
 const PENDING_RETRY_MS = 50;
 
+/** Nodes drift in batches; each reconcile mostly waits on the API server. */
+export function nodeController(ctx: ControllerContext, concurrency = 64): Controller {
+  const { caches } = ctx;
+  // A pod landing on (or changing on) a drifted node is handled at once: it should not be there.
+  const onDriftedNode = (p: { spec: { nodeName?: string } }, add: (key: string) => void) => {
+    const node = p.spec.nodeName ? caches.nodes.get(p.spec.nodeName) : undefined;
+    if (node?.metadata.annotations?.[REVOCATION_ANNOTATION]) add(node.metadata.name);
+  };
+  return {
+    name: 'node',
+    concurrency,
+    watches: [
+      (q) => caches.trust.onChange((node) => q.add(node)),
+      (q) =>
+        caches.nodes.on({
+          add: (n) => q.add(n.metadata.name),
+          update: (n) => q.add(n.metadata.name),
+        }),
+      (q) =>
+        caches.pods.on({
+          add: (p) => onDriftedNode(p, (k) => q.add(k)),
+          update: (p) => onDriftedNode(p, (k) => q.add(k)),
+        }),
+    ],
+    initialKeys: () => [...caches.nodes.list()].map((n) => n.metadata.name),
+    reconcile: nodeReconciler(ctx),
+  };
+}
+
 export function nodeReconciler(ctx: ControllerContext) {
   const { caches, revoker, metrics, logger } = ctx;
   const trust = caches.trust;
@@ -28,7 +57,10 @@ export function nodeReconciler(ctx: ControllerContext) {
   // on a cache not yet showing our own write does not start them over.
   const finished = new Map<string, { since: string; revokedAt?: string }>();
 
-  return async function reconcileNode(name: string) {
+  return async function reconcileNode(
+    name: string,
+    signal: AbortSignal,
+  ): Promise<ReconcileResult | undefined> {
     const node = caches.nodes.get(name);
     if (!node) return undefined;
     await trust.settled();
@@ -86,6 +118,8 @@ export function nodeReconciler(ctx: ControllerContext) {
       const input = inputs.find((i) => i.policy === policy);
       const rec = plan.record[policy];
       if (!input || !rec) continue;
+      // Leadership lost: leave the rest to the next leader, which finds the record.
+      signal.throwIfAborted();
       const first = rec.phase === 'revoking';
       const reason = input.decision.reasons.map((r) => r.message).join('; ') || 'untrusted';
       const counts = await revoker.revoke(

@@ -5,16 +5,38 @@ import type { EndpointTrustPolicy } from '../api/types.generated.ts';
 import { resourcePath } from '../kube/rest.ts';
 import { attestationSettings } from '../trust/index.ts';
 import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
-import type { ControllerContext } from './context.ts';
-import { requeueAt } from './context.ts';
+import { type ControllerContext, requeueAt } from './context.ts';
+import type { Controller, ReconcileResult } from './controller.ts';
 
 /** Counts change with time alone (staleness); look again at least this often. */
 const MAX_COUNT_AGE_MS = 60_000;
+/** Policy counts are batched: many node changes make one status write. */
+const POLICY_BATCH_MS = 500;
+
+export function policyController(ctx: ControllerContext): Controller {
+  const { caches } = ctx;
+  const key = (p: EndpointTrustPolicy) => p.metadata.name ?? '';
+  return {
+    name: 'endpointtrustpolicy',
+    concurrency: 2,
+    watches: [
+      (q) => caches.trust.onChange((_node, policy) => q.addAfter(policy, POLICY_BATCH_MS)),
+      (q) =>
+        caches.policies.on({
+          add: (p) => q.add(key(p)),
+          update: (p) => q.add(key(p)),
+          delete: (p) => q.add(key(p)),
+        }),
+    ],
+    initialKeys: () => [...caches.policies.list()].map(key),
+    reconcile: policyReconciler(ctx),
+  };
+}
 
 export function policyReconciler(ctx: ControllerContext) {
   const { caches, actions, metrics } = ctx;
 
-  return async function reconcilePolicy(name: string) {
+  return async function reconcilePolicy(name: string): Promise<ReconcileResult | undefined> {
     const policy = caches.policies.get(name);
     if (!policy) {
       metrics.nodes.remove({ policy: name, trust: 'trusted' });

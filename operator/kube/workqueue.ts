@@ -7,9 +7,14 @@ import { Backoff } from './backoff.ts';
 import { kubeMetrics } from './metrics.ts';
 
 /** What a reconcile returns: when to look at the key again even if nothing changes. */
-export type ReconcileResult = { requeueAfterMs?: number } | undefined;
-/** Resolves to a ReconcileResult (or nothing); a rejection retries the key with backoff. */
-export type Reconciler = (key: string) => Promise<ReconcileResult | undefined | unknown>;
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+/**
+ * Reconciles one key; a rejection retries it with backoff. `signal` aborts when the queue
+ * stops (leadership lost, shutdown): a reconcile should stop writing as soon as it can.
+ */
+export type Reconciler = (key: string, signal: AbortSignal) => Promise<ReconcileResult | undefined>;
 
 export interface WorkQueueOptions {
   name: string;
@@ -31,6 +36,7 @@ export class WorkQueue {
   #failures = new Map<string, Backoff>();
   #worker: Reconciler | undefined;
   #stopped = false;
+  readonly #abort = new AbortController();
   #idleWaiters: (() => void)[] = [];
   #metrics;
 
@@ -88,6 +94,7 @@ export class WorkQueue {
   /** Stops taking keys and waits for those in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort();
     for (const { timer } of this.#delayed.values()) clearTimeout(timer);
     this.#delayed.clear();
     this.#ready.clear();
@@ -116,10 +123,12 @@ export class WorkQueue {
 
   async #process(worker: Reconciler, key: string): Promise<void> {
     try {
-      const result = (await worker(key)) as ReconcileResult;
+      const result = await worker(key, this.#abort.signal);
       this.#failures.delete(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
+      // Stopped mid-reconcile: not a failure; whoever runs the queue next starts over.
+      if (this.#abort.signal.aborted) return;
       let backoff = this.#failures.get(key);
       if (!backoff) {
         backoff = new Backoff({

@@ -1,34 +1,31 @@
 // `npm run bench -- admission [--seconds S] [--rate R] [--concurrency C] [--rounds N]`
-// HTTPS pod-CREATE AdmissionReviews (8-20 KB pods) against the real webhook server with
-// caches holding 50 policies, 5,000 attested nodes and 2,000 grants, side by side with a
-// bare node:https server that only parses the JSON and answers allowed. Same run, same
-// client, which lives in a worker thread so it does not share the servers' event loop.
+// HTTPS pod-CREATE AdmissionReviews (8-20 KB pods) sent to a `trustgate run` child (the
+// process the image runs, with the chart's arguments) whose caches hold, from the sandbox,
+// 50 policies, 5,000 attested nodes and 2,000 grants; side by side with a bare node:https
+// child process (same Node flags, same certificate) that only parses the JSON and answers
+// allowed. Same run, same client, in a worker thread of this process.
 //   open loop:   a fixed rate (default 1,000 req/s); latency from each request's scheduled
 //                send time, so a slow server cannot hide its queueing (no coordinated omission)
 //   closed loop: C requests in flight on keep-alive connections; peak requests per second
+// Each round runs all four; the figures are the medians over rounds, with their range.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import pino from 'pino';
-import { Registry } from 'prom-client';
-import type { EndpointTrustPolicy, WorkloadGrant } from '../../operator/api/types.generated.ts';
-import { batchedLogDestination } from '../../operator/runtime/log-destination.ts';
-import { admit } from '../../webhook/admit.ts';
-import type { CachedPod } from '../../webhook/caches.ts';
-import { decodeAdmissionReview } from '../../webhook/codec.ts';
-import { admissionMetrics } from '../../webhook/metrics.ts';
-import { startLocalWebhook } from '../unit/webhook/local-webhook.ts';
+import { resourcePath } from '../../operator/kube/rest.ts';
+import { imageNodeFlags, type TrustgateProcess } from '../support/trustgate-process.ts';
 import {
-  buildWorld,
   makeGrant,
   makePolicy,
   makeVerifierKey,
   podReview,
   runnerPod,
   signAttestation,
-  type WorldNode,
 } from '../unit/webhook/world.ts';
+import { type BenchCluster, SYSTEM_NS, startBenchCluster, TG } from './lib/cluster.ts';
 
 const POLICIES = 50;
 const NODES = 5_000;
@@ -54,7 +51,7 @@ interface ClientResult {
   elapsedS: number;
   /** Open loop: how late the client sent (its own timer), p99. */
   sendLagP99Ms?: number;
-  /** CPU time of the servers' thread (main) per completed request, measured part only. */
+  /** CPU time of the server process per completed request, measured part only. */
   serverCpuUs?: number;
 }
 
@@ -161,26 +158,34 @@ if (!isMainThread && (workerData as { role?: string } | undefined)?.role === 'cl
   parentPort?.postMessage(result);
 }
 
-function runClient(job: ClientJob): Promise<ClientResult> {
+/** User + system CPU time of a process so far, in µs (Linux /proc, clock ticks of 10 ms). */
+async function processCpuUs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+function runClient(job: ClientJob, serverPid: number): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'client', job } });
-    // The servers share this thread: its CPU time per request is a figure the other
-    // processes on the machine disturb far less than requests per second.
-    let cpuAtStart = process.threadCpuUsage();
+    // The server's CPU time per request is a figure the other processes on the machine
+    // disturb far less than requests per second.
+    let cpuAtStart = processCpuUs(serverPid);
     worker.on('message', (m: ClientResult | 'measuring') => {
       if (m === 'measuring') {
-        cpuAtStart = process.threadCpuUsage();
+        cpuAtStart = processCpuUs(serverPid);
         return;
       }
-      const cpu = process.threadCpuUsage(cpuAtStart);
-      resolve({ ...m, serverCpuUs: (cpu.user + cpu.system) / Math.max(1, m.completed) });
-      void worker.terminate();
+      void Promise.all([cpuAtStart, processCpuUs(serverPid)]).then(([start, end]) => {
+        resolve({ ...m, serverCpuUs: (end - start) / Math.max(1, m.completed) });
+        void worker.terminate();
+      }, reject);
     });
     worker.once('error', reject);
   });
 }
 
-// ---- the servers (main thread) ----
+// ---- the cluster and the servers ----
 
 /** A pod as a controller writes it, padded with env and annotations to `bytes`. */
 function realisticPod(
@@ -245,32 +250,50 @@ function realisticPod(
   return pod;
 }
 
-export async function buildCaches() {
+/**
+ * Seeds the sandbox with what trustgate's caches hold in this bench: policy p governs
+ * namespace ns-p and nodes labelled pool=pool-p; every node has a fresh attestation.
+ */
+async function seedCluster(cluster: BenchCluster): Promise<void> {
+  const { sandbox } = cluster;
   const key = await makeVerifierKey('bench-1');
   const now = Date.now();
-  const policies: EndpointTrustPolicy[] = Array.from({ length: POLICIES }, (_, p) =>
-    makePolicy(`policy-${p}`, key, { pool: `pool-${p}`, namespaces: [`ns-${p}`] }),
+  for (let p = 0; p < POLICIES; p++) {
+    const name = `ns-${p}`;
+    sandbox.seed('', 'v1', 'namespaces', {
+      metadata: { name, labels: { 'kubernetes.io/metadata.name': name, team: `t${p}` } },
+    });
+    const policy = makePolicy(`policy-${p}`, key, { pool: `pool-${p}`, namespaces: [name] });
+    // The bench outlasts the test policy's 5m freshness window.
+    policy.spec.attestation.maxAge = '1h';
+    sandbox.seed(TG.group, TG.version, 'endpointtrustpolicies', {
+      ...policy,
+      metadata: { name: policy.metadata.name, generation: 1 },
+    });
+  }
+  const tokens = await Promise.all(
+    Array.from({ length: NODES }, (_, n) => signAttestation(key, `node-${n}`, now)),
   );
-  const nodes: WorldNode[] = await Promise.all(
-    Array.from({ length: NODES }, async (_, n) => {
-      const name = `node-${n}`;
-      return {
-        name,
-        labels: { pool: `pool-${n % POLICIES}` },
-        token: await signAttestation(key, name, now),
-      };
-    }),
-  );
-  const grants: WorkloadGrant[] = Array.from({ length: GRANTS }, (_, g) => {
-    const p = g % POLICIES;
-    return makeGrant(`grant-${g}`, `ns-${p}`, `sa-${Math.floor(g / POLICIES)}`, `policy-${p}`);
+  tokens.forEach((token, n) => {
+    const name = `node-${n}`;
+    sandbox.seed('', 'v1', 'nodes', {
+      metadata: { name, labels: { pool: `pool-${n % POLICIES}` } },
+    });
+    sandbox.seed(TG.group, TG.version, 'nodeattestations', { metadata: { name }, spec: { token } });
   });
-  const namespaces = Object.fromEntries(
-    Array.from({ length: POLICIES }, (_, p) => [`ns-${p}`, { team: `t${p}` }]),
-  );
-  const pods: CachedPod[] = [];
-  const world = await buildWorld({ policies, nodes, grants, namespaces, pods });
-  return world.caches;
+  for (let g = 0; g < GRANTS; g++) {
+    const p = g % POLICIES;
+    const grant = makeGrant(
+      `grant-${g}`,
+      `ns-${p}`,
+      `sa-${Math.floor(g / POLICIES)}`,
+      `policy-${p}`,
+    );
+    sandbox.seed(TG.group, TG.version, 'workloadgrants', {
+      metadata: { name: grant.metadata.name, namespace: grant.metadata.namespace },
+      spec: grant.spec,
+    });
+  }
 }
 
 export function bodies(count: number): string[] {
@@ -283,38 +306,65 @@ export function bodies(count: number): string[] {
   });
 }
 
-async function bareServer(tls: { cert: string; key: string }) {
-  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        request: { uid: string };
-      };
-      const out = JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        response: { uid: review.request.uid, allowed: true },
-      });
-      // Content-Length as trustgate sends it (without it node answers chunked, which costs more).
-      res
-        .writeHead(200, {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(out),
-        })
-        .end(out);
-    });
+/** The bare baseline as a child process, serving with trustgate's own certificate. */
+async function startBareServer(tls: { cert: string; key: string }) {
+  const child = spawn(
+    process.execPath,
+    [...imageNodeFlags(), fileURLToPath(new URL('./lib/bare-https-server.ts', import.meta.url))],
+    { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  child.stdin.end(JSON.stringify(tls));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`bare server exited (${code})`)));
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
+    port,
+    pid: child.pid as number,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
       }),
   };
+}
+
+/** The serving certificate, key and CA bundle trustgate keeps in its TLS Secret. */
+async function servingMaterial(cluster: BenchCluster, p: TrustgateProcess) {
+  const secretName = p.tlsSecret;
+  const secret = await cluster.client.get<{ data: Record<string, string> }>(
+    resourcePath({ version: 'v1', plural: 'secrets', namespace: SYSTEM_NS, name: secretName }),
+  );
+  const pem = (k: string) => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
+  return { cert: pem('tls.crt'), key: pem('tls.key'), caPem: pem('ca.crt') };
+}
+
+/** Sends each body once; resolves when trustgate allows every one (its caches are warm). */
+async function allAllowed(port: number, caPem: string, reviews: string[]): Promise<boolean> {
+  const agent = new https.Agent({ keepAlive: true, ca: caPem, maxSockets: 8 });
+  try {
+    const answers = await Promise.all(
+      reviews.map(
+        (body) =>
+          new Promise<boolean>((resolve) => {
+            const req = https.request(
+              { host: '127.0.0.1', port, path: '/validate', method: 'POST', agent },
+              async (res) => {
+                const out = JSON.parse(await text(res)) as { response?: { allowed?: boolean } };
+                resolve(out.response?.allowed === true);
+              },
+            );
+            req.on('error', () => resolve(false));
+            req.setHeader('content-type', 'application/json');
+            req.end(body);
+          }),
+      ),
+    );
+    return answers.every(Boolean);
+  } finally {
+    agent.destroy();
+  }
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -332,110 +382,124 @@ export async function run(args: string[]): Promise<void> {
   const concurrency = Number(values.concurrency);
   const rounds = Number(values.rounds);
 
-  const t0 = performance.now();
-  const caches = await buildCaches();
-  console.log(
-    `caches: ${POLICIES} policies, ${NODES} nodes (signed attestations verified), ${GRANTS} grants in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
-  const reviewBodies = bodies(256);
-  // Every review must take the full decision path and be allowed (trusted node, grant).
-  const verdicts = await Promise.all(
-    reviewBodies.map((b) => admit(decodeAdmissionReview(b), caches, Date.now())),
-  );
-  const denied = verdicts.filter((v) => !v.allowed);
-  if (denied.length > 0 || verdicts.some((v) => v.policies.length !== 1)) {
-    throw new Error(`bench reviews are not all governed and allowed: ${denied[0]?.message}`);
-  }
-  const sizes = reviewBodies.map((b) => b.length).sort((a, b) => a - b);
-  console.log(
-    `reviews: ${reviewBodies.length} pod CREATEs, ${((sizes[0] as number) / 1024).toFixed(1)}-${((sizes[sizes.length - 1] as number) / 1024).toFixed(1)} KB`,
-  );
-
-  const {
-    server: webhook,
-    ca,
-    tls,
-  } = await startLocalWebhook({
-    caches,
-    // The decision log is written as `trustgate run` writes it (to /dev/null): its cost is
-    // part of the measurement.
-    logger: pino({ level: 'info' }, batchedLogDestination('/dev/null')),
-    metrics: admissionMetrics(new Registry()),
-  });
-  const bare = await bareServer(tls);
-
-  const job = (port: number, mode: 'open' | 'closed'): ClientJob => ({
-    port,
-    caPem: ca.certPem,
-    bodies: reviewBodies,
-    mode,
-    seconds,
-    rate,
-    concurrency,
-  });
-  const report = (label: string, r: ClientResult) => {
-    const sorted = [...r.latenciesMs].sort((a, b) => a - b);
-    const rps = r.completed / r.elapsedS;
+  const cluster = await startBenchCluster();
+  let bare: Awaited<ReturnType<typeof startBareServer>> | undefined;
+  try {
+    let t = performance.now();
+    await seedCluster(cluster);
     console.log(
-      `${label.padEnd(34)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${percentile(sorted, 0.5)?.toFixed(2)} ms  p99 ${percentile(sorted, 0.99)?.toFixed(2)} ms  max ${sorted[sorted.length - 1]?.toFixed(2)} ms  errors ${r.errors}  server cpu ${r.serverCpuUs?.toFixed(0)} us/req${r.sendLagP99Ms === undefined ? '' : `  (client send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms)`}`,
+      `seeded ${POLICIES} policies, ${NODES} nodes with signed attestations, ${GRANTS} grants in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
-    return { rps, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors: r.errors };
-  };
+    t = performance.now();
+    const trustgate = await cluster.trustgate();
+    const tls = await servingMaterial(cluster, trustgate);
+    const reviewBodies = bodies(256);
+    // Every review must take the full decision path and be allowed (trusted node, grant):
+    // wait until trustgate has verified every attestation in its caches.
+    const end = Date.now() + 180_000;
+    while (!(await allAllowed(trustgate.webhookPort, tls.caPem, reviewBodies))) {
+      if (Date.now() > end) throw new Error('trustgate did not allow every bench review');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(
+      `trustgate run ready, caches synced and every review allowed in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    const sizes = reviewBodies.map((b) => b.length).sort((a, b) => a - b);
+    console.log(
+      `reviews: ${reviewBodies.length} pod CREATEs, ${((sizes[0] as number) / 1024).toFixed(1)}-${((sizes[sizes.length - 1] as number) / 1024).toFixed(1)} KB`,
+    );
+    bare = await startBareServer(tls);
+    const servers = {
+      bare: { port: bare.port, pid: bare.pid },
+      trustgate: { port: trustgate.webhookPort, pid: trustgate.child.pid as number },
+    };
 
-  // Alternate the two servers over several rounds and keep each one's best round, so a
-  // burst of load from elsewhere on the machine does not decide the comparison.
-  type Figures = ReturnType<typeof report>;
-  const best = (a: Figures | undefined, b: Figures, by: 'rps' | 'p99') =>
-    !a ? b : by === 'rps' ? (b.rps > a.rps ? b : a) : b.p99 < a.p99 ? b : a;
-  let bareOpen: Figures | undefined;
-  let hookOpen: Figures | undefined;
-  let barePeak: Figures | undefined;
-  let hookPeak: Figures | undefined;
-  for (let round = 1; round <= rounds; round++) {
-    console.log(`round ${round}/${rounds}`);
-    bareOpen = best(
-      bareOpen,
-      report(`  bare https, open loop ${rate}/s`, await runClient(job(bare.port, 'open'))),
-      'p99',
-    );
-    hookOpen = best(
-      hookOpen,
-      report(`  trustgate, open loop ${rate}/s`, await runClient(job(webhook.port, 'open'))),
-      'p99',
-    );
-    barePeak = best(
-      barePeak,
-      report(
-        `  bare https, closed loop c=${concurrency}`,
-        await runClient(job(bare.port, 'closed')),
-      ),
-      'rps',
-    );
-    hookPeak = best(
-      hookPeak,
-      report(
-        `  trustgate, closed loop c=${concurrency}`,
-        await runClient(job(webhook.port, 'closed')),
-      ),
-      'rps',
-    );
-  }
-  if (!bareOpen || !hookOpen || !barePeak || !hookPeak) throw new Error('no rounds ran');
-  await webhook.close(1000);
-  await bare.close();
-  console.log(
-    `trustgate peak = ${((100 * hookPeak.rps) / barePeak.rps).toFixed(0)} % of the bare server; bare p99 at ${rate}/s ${bareOpen.p99?.toFixed(2)} ms`,
-  );
-  if (hookOpen.errors + hookPeak.errors > 0)
-    console.log(`WARNING: ${hookOpen.errors + hookPeak.errors} failed requests`);
-  console.log(
-    JSON.stringify({
-      bench: 'admission',
-      p50_ms: Number(hookOpen.p50?.toFixed(3)),
-      p99_ms: Number(hookOpen.p99?.toFixed(3)),
+    const job = (port: number, mode: 'open' | 'closed'): ClientJob => ({
+      port,
+      caPem: tls.caPem,
+      bodies: reviewBodies,
+      mode,
+      seconds,
       rate,
-      peak_rps: Math.round(hookPeak.rps),
-      baseline_peak_rps: Math.round(barePeak.rps),
-    }),
-  );
+      concurrency,
+    });
+    const measure = async (
+      label: string,
+      server: keyof typeof servers,
+      mode: 'open' | 'closed',
+    ) => {
+      const { port, pid } = servers[server];
+      const r = await runClient(job(port, mode), pid);
+      const sorted = [...r.latenciesMs].sort((a, b) => a - b);
+      const rps = r.completed / r.elapsedS;
+      console.log(
+        `${label.padEnd(34)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${percentile(sorted, 0.5)?.toFixed(2)} ms  p99 ${percentile(sorted, 0.99)?.toFixed(2)} ms  max ${sorted[sorted.length - 1]?.toFixed(2)} ms  errors ${r.errors}  server cpu ${r.serverCpuUs?.toFixed(0)} us/req${r.sendLagP99Ms === undefined ? '' : `  (client send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms)`}`,
+      );
+      return {
+        rps,
+        p50: percentile(sorted, 0.5),
+        p99: percentile(sorted, 0.99),
+        errors: r.errors,
+        cpuUs: r.serverCpuUs ?? Number.NaN,
+      };
+    };
+
+    // Alternate the two servers in every round; report medians over rounds, so a burst of
+    // load from elsewhere on the machine moves the spread, not the figure.
+    type Figures = Awaited<ReturnType<typeof measure>>;
+    const runs: { bareOpen: Figures; hookOpen: Figures; barePeak: Figures; hookPeak: Figures }[] =
+      [];
+    for (let round = 1; round <= rounds; round++) {
+      console.log(`round ${round}/${rounds}`);
+      runs.push({
+        bareOpen: await measure(`  bare https, open loop ${rate}/s`, 'bare', 'open'),
+        hookOpen: await measure(`  trustgate, open loop ${rate}/s`, 'trustgate', 'open'),
+        barePeak: await measure(`  bare https, closed loop c=${concurrency}`, 'bare', 'closed'),
+        hookPeak: await measure(`  trustgate, closed loop c=${concurrency}`, 'trustgate', 'closed'),
+      });
+    }
+    const med = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return {
+        median: s[Math.floor((s.length - 1) / 2)] as number,
+        min: s[0] as number,
+        max: s.at(-1) as number,
+      };
+    };
+    const p50 = med(runs.map((r) => r.hookOpen.p50));
+    const p99 = med(runs.map((r) => r.hookOpen.p99));
+    const bareP99 = med(runs.map((r) => r.bareOpen.p99));
+    const peak = med(runs.map((r) => r.hookPeak.rps));
+    const barePeak = med(runs.map((r) => r.barePeak.rps));
+    const ratio = med(runs.map((r) => r.hookPeak.rps / r.barePeak.rps));
+    const cpu = med(runs.map((r) => r.hookPeak.cpuUs));
+    const bareCpu = med(runs.map((r) => r.barePeak.cpuUs));
+    const errors = runs.reduce((n, r) => n + r.hookOpen.errors + r.hookPeak.errors, 0);
+    const span = (m: { min: number; max: number }, digits = 2) =>
+      `${m.min.toFixed(digits)}-${m.max.toFixed(digits)}`;
+    console.log(
+      `medians over ${rounds} rounds (range): trustgate p50 ${p50.median.toFixed(2)} ms, p99 ${p99.median.toFixed(2)} ms (${span(p99)}) at ${rate}/s; bare p99 ${bareP99.median.toFixed(2)} ms`,
+    );
+    console.log(
+      `peak: trustgate ${Math.round(peak.median)} req/s (${span(peak, 0)}), bare ${Math.round(barePeak.median)} req/s (${span(barePeak, 0)}); trustgate = ${(100 * ratio.median).toFixed(0)} % of the bare server (${span({ min: 100 * ratio.min, max: 100 * ratio.max }, 0)} %); server cpu ${cpu.median.toFixed(0)} vs ${bareCpu.median.toFixed(0)} us/review`,
+    );
+    if (errors > 0) console.log(`WARNING: ${errors} failed requests`);
+    console.log(
+      JSON.stringify({
+        bench: 'admission',
+        p50_ms: Number(p50.median.toFixed(3)),
+        p99_ms: Number(p99.median.toFixed(3)),
+        p99_ms_range: [Number(p99.min.toFixed(3)), Number(p99.max.toFixed(3))],
+        rate,
+        peak_rps: Math.round(peak.median),
+        baseline_peak_rps: Math.round(barePeak.median),
+        peak_ratio: Number(ratio.median.toFixed(3)),
+        peak_ratio_range: [Number(ratio.min.toFixed(3)), Number(ratio.max.toFixed(3))],
+        rounds,
+      }),
+    );
+  } finally {
+    await bare?.stop();
+    await cluster.stop();
+  }
 }

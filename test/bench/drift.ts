@@ -1,45 +1,30 @@
 // `npm run bench -- drift [--nodes 1000] [--pods-per-node 30] [--drifting 50] [--rounds 2]
-//   [--rss-nodes 5000] [--rss-pods 50000]`
-// Drift-to-revocation on the sandbox: nodes × pods governed by one policy, every node
-// attested, then `drifting` nodes get an attestation with diskEncryption false, all at
-// once. Latency per node runs from just before its attestation write to the DELETED
-// event of its last governed pod (the last revocation action), seen on a watch.
-// Then the memory figure: the operator's RSS with rss-nodes nodes and rss-pods pods in
-// its caches, measured in the operator's own process (the sandbox runs in this one).
-// The operator runs as a child process (test/integration/operator/operator-main.ts).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+//   [--rss-nodes 5000] [--rss-pods 50000] [--samples 3]`
+// Measures the process the image runs: `node <the Dockerfile's Node flags> bin/trustgate.js
+// run <the chart Deployment's arguments>` as a child, against the sandbox (which runs in
+// this process). Figures come from the child itself: RSS from /proc/PID/status (and its
+// process_resident_memory_bytes), drift from its trustgate_drift_to_revocation_seconds.
+//   idle:   RSS on an empty cluster (CRDs only), median of `samples` fresh processes
+//   drift:  nodes × pods governed by one policy, every node attested; then `drifting`
+//           nodes get an attestation with diskEncryption false, all at once. Latency per
+//           node runs from just before its attestation write to the DELETED event of its
+//           last governed pod (the last revocation action), seen on a watch.
+//   memory: the cluster grown to rss-nodes / rss-pods, RSS of `samples` fresh processes
+//           once their caches are synced and the initial reconcile pass has settled.
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import yaml from 'js-yaml';
-import { startSandbox } from '../../hack/sandbox/index.ts';
-import { KubeClient, resourcePath } from '../../operator/kube/rest.ts';
+import type { KubeClient } from '../../operator/kube/rest.ts';
+import { resourcePath } from '../../operator/kube/rest.ts';
 import { EAR_PROFILE } from '../../operator/trust/index.ts';
+import { bucketQuantile, total } from '../support/prom-text.ts';
+import type { TrustgateProcess } from '../support/trustgate-process.ts';
+import { startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
 const ISSUER = 'https://verifier.bench.example';
 const NS = 'bench-apps';
 const POOL = { 'bench.trustgate.dev/pool': 'runners' };
-const TG = { group: 'trustgate.dev', version: 'v1alpha1' };
 const SERVICE_ACCOUNTS = 20;
-/**
- * V8's young generation grows to 2 × 64 MiB by default: for a cache-holding controller
- * that is half the memory budget spent on short-lived garbage. The image's ENTRYPOINT
- * (Dockerfile) runs `trustgate run` with this cap; the bench runs the operator the same way.
- */
-const OPERATOR_NODE_OPTIONS = process.env.TG_OPERATOR_NODE_OPTIONS ?? '--max-semi-space-size=8';
-
-type Report = {
-  leader: boolean;
-  synced: boolean;
-  rssBytes: number;
-  heapUsedBytes: number;
-  histogram: string;
-};
+const DRIFT_HISTOGRAM = 'trustgate_drift_to_revocation_seconds';
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -51,6 +36,7 @@ export async function run(args: string[]): Promise<void> {
       rounds: { type: 'string', default: '2' },
       'rss-nodes': { type: 'string', default: '5000' },
       'rss-pods': { type: 'string', default: '50000' },
+      samples: { type: 'string', default: '3' },
     },
   });
   const nodes = Number(values.nodes);
@@ -59,27 +45,38 @@ export async function run(args: string[]): Promise<void> {
   const rounds = Number(values.rounds);
   const rssNodes = Number(values['rss-nodes']);
   const rssPods = Number(values['rss-pods']);
+  const sampleCount = Number(values.samples);
 
-  const sandbox = await startSandbox({ maxInflight: 2000 });
-  const kc = new KubeConfig();
-  kc.loadFromFile(sandbox.kubeconfigPath);
-  const client = new KubeClient(kc);
-  const children: ChildProcess[] = [];
-  try {
-    for (const file of await readdirYaml(path.join(root, 'crds'))) {
-      await client.create(
-        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-        yaml.load(await readFile(file, 'utf8')),
+  const cluster = await startBenchCluster();
+  const { sandbox, client } = cluster;
+  /** A fresh `trustgate run`, done with its initial reconcile pass. */
+  const trustgate = async () => {
+    const p = await cluster.trustgate();
+    await settled(p);
+    return p;
+  };
+  /** RSS of `samples` fresh processes, each measured once it has settled. */
+  const rssSamples = async (what: string) => {
+    const mib: number[] = [];
+    for (let i = 0; i < sampleCount; i++) {
+      const p = await trustgate();
+      const metrics = await p.metrics();
+      const rss = (await p.rssBytes()) / 1048576;
+      const reported = total(metrics, 'process_resident_memory_bytes') / 1048576;
+      const heap = total(metrics, 'nodejs_heap_size_used_bytes') / 1048576;
+      console.log(
+        `  ${what} sample ${i + 1}: RSS ${fmt(rss)} MiB (process_resident_memory_bytes ${fmt(reported)} MiB, heap used ${fmt(heap)} MiB)`,
       );
+      mib.push(rss);
+      await p.stop();
     }
-    await waitUntil(async () => {
-      try {
-        await client.get(resourcePath({ ...TG, plural: 'nodeattestations' }));
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    return mib.sort((a, b) => a - b);
+  };
+  try {
+    // ---- idle: an empty cluster ----
+    const idle = await rssSamples('idle, empty cluster');
+    console.log(`idle RSS: median ${fmt(median(idle))} MiB, range ${range(idle)}`);
+
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'ES256' };
     const signFor = (node: string, diskEncryption: boolean) =>
@@ -99,7 +96,6 @@ export async function run(args: string[]): Promise<void> {
 
     // ---- seed: namespaces, service accounts, grants, policy, nodes, pods, attestations ----
     let t = performance.now();
-    sandbox.seed('', 'v1', 'namespaces', { metadata: { name: 'trustgate-system' } });
     sandbox.seed('', 'v1', 'namespaces', {
       metadata: { name: NS, labels: { 'bench.trustgate.dev/governed': 'true' } },
     });
@@ -166,19 +162,14 @@ export async function run(args: string[]): Promise<void> {
 
     // ---- operator ----
     t = performance.now();
-    const operator = startOperatorProcess(sandbox.kubeconfigPath);
-    children.push(operator.child);
-    await waitUntil(async () => {
-      const r = await operator.report();
-      return r.leader && r.synced;
-    }, 120_000);
+    const operator = await trustgate();
     await waitUntil(async () => {
       const n = await client.get<{ metadata: { labels?: Record<string, string> } }>(
         resourcePath({ version: 'v1', plural: 'nodes', name: `node-${nodes - 1}` }),
       );
       return n.metadata.labels?.['trust.trustgate.dev/runners'] === 'true';
     }, 120_000);
-    await operator.report(); // queues idle: the initial pass over every node is done
+    await settled(operator); // the initial pass over every node is done
     console.log(
       `operator synced and reconciled ${nodes} nodes in ${Math.round(performance.now() - t)} ms`,
     );
@@ -230,15 +221,14 @@ export async function run(args: string[]): Promise<void> {
         `round ${round + 1}: ${drifting} nodes drifted at once; drift→last pod removed p50 ${fmt(pct(sorted, 50))} ms, max ${fmt(sorted.at(-1) ?? 0)} ms`,
       );
     }
-    const driftReport = await operator.report();
+    await settled(operator);
+    const histogram = await operator.metrics();
+    const counted = total(histogram, `${DRIFT_HISTOGRAM}_count`);
+    const le = (q: number) => bucketQuantile(histogram, DRIFT_HISTOGRAM, q);
     console.log(
-      `operator histogram trustgate_drift_to_revocation_seconds:\n${driftReport.histogram
-        .split('\n')
-        .filter((l) => l.includes('_count') || l.includes('_sum'))
-        .join('\n')}`,
+      `trustgate's ${DRIFT_HISTOGRAM}: ${counted} revocations, sum ${fmt(total(histogram, `${DRIFT_HISTOGRAM}_sum`))} s, p50 ≤ ${le(0.5)} s, p99 ≤ ${le(0.99)} s`,
     );
-    operator.child.kill('SIGTERM');
-    await new Promise((r) => operator.child.once('exit', r));
+    await operator.stop();
 
     // ---- memory: grow to rss-nodes / rss-pods, then a fresh operator process ----
     t = performance.now();
@@ -253,25 +243,10 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `grew the cluster to ${nodes + extraNodes} nodes, ${podsNow + extraPods} pods in ${Math.round(performance.now() - t)} ms`,
     );
-    const second = startOperatorProcess(sandbox.kubeconfigPath);
-    children.push(second.child);
-    await waitUntil(async () => {
-      const r = await second.report();
-      return r.leader && r.synced;
-    }, 180_000);
-    let report = await second.report();
-    // Let the initial reconcile pass and any start-up garbage settle before reading RSS.
-    await new Promise((r) => setTimeout(r, Number(process.env.TG_SETTLE_MS ?? 3000)));
-    report = await second.report();
-    const rssMiB = report.rssBytes / 1024 / 1024;
+    const loaded = await rssSamples(`${nodes + extraNodes} nodes, ${podsNow + extraPods} pods`);
     console.log(
-      `operator process memory: ${JSON.stringify((report as unknown as { memory: unknown }).memory)} ${JSON.stringify((report as unknown as { spaces: unknown }).spaces)}`,
+      `RSS with ${nodes + extraNodes} nodes and ${podsNow + extraPods} pods cached: median ${fmt(median(loaded))} MiB, range ${range(loaded)}`,
     );
-    console.log(
-      `operator process with ${nodes + extraNodes} nodes and ${podsNow + extraPods} pods cached: RSS ${fmt(rssMiB)} MiB (heap used ${fmt(report.heapUsedBytes / 1024 / 1024)} MiB)`,
-    );
-    second.child.kill('SIGTERM');
-    await new Promise((r) => second.child.once('exit', r));
 
     const sorted = [...latencies].sort((a, b) => a - b);
     console.log(
@@ -279,66 +254,43 @@ export async function run(args: string[]): Promise<void> {
         bench: 'drift',
         p50_ms: round1(pct(sorted, 50)),
         p99_ms: round1(pct(sorted, 99)),
-        rss_mib: round1(rssMiB),
+        rss_mib: round1(median(loaded)),
+        idle_rss_mib: round1(median(idle)),
+        rss_mib_range: [round1(loaded[0] ?? 0), round1(loaded.at(-1) ?? 0)],
+        idle_rss_mib_range: [round1(idle[0] ?? 0), round1(idle.at(-1) ?? 0)],
+        histogram_p99_le_s: le(0.99) ?? null,
       }),
     );
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    client.close();
-    await sandbox.stop();
+    await cluster.stop();
   }
 }
 
-function startOperatorProcess(kubeconfigPath: string) {
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'test/integration/operator/operator-main.ts')],
-    {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfigPath,
-        TG_NAMESPACE: 'trustgate-system',
-        TG_LEASE: `bench-${Date.now()}`,
-        TG_LOG_LEVEL: process.env.TG_LOG_LEVEL ?? 'silent',
-        NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  const report = () =>
-    new Promise<Report>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`operator exited (${code})`));
-      const onMessage = (m: Report & { type?: string }) => {
-        if (m?.type !== 'report') return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      child.send({ type: 'report' });
-    });
-  return { child, report };
+/**
+ * Settled: every work queue empty and no reconcile finished for a second. Startup garbage
+ * and the initial pass are over, so the RSS read next is the steady one.
+ */
+async function settled(p: TrustgateProcess): Promise<void> {
+  let last = -1;
+  await waitUntil(async () => {
+    const text = await p.metrics();
+    const depth = total(text, 'trustgate_workqueue_depth');
+    const reconciles = total(text, 'trustgate_reconcile_duration_seconds_count');
+    const quiet = depth === 0 && reconciles === last;
+    last = reconciles;
+    if (!quiet) await new Promise((r) => setTimeout(r, 1000));
+    return quiet;
+  }, 180_000);
 }
+
+const median = (sorted: number[]) => sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+const range = (sorted: number[]) => `${fmt(sorted[0] ?? 0)}–${fmt(sorted.at(-1) ?? 0)} MiB`;
 
 async function listRV(client: KubeClient): Promise<string> {
   const l = await client.get<{ metadata: { resourceVersion: string } }>('/api/v1/pods', {
     limit: 1,
   });
   return l.metadata.resourceVersion;
-}
-
-async function readdirYaml(dir: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
-  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => path.join(dir, f));
-}
-
-async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error('bench: timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function benchNode(name: string, inPool: boolean) {

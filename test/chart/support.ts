@@ -1,17 +1,22 @@
 // Shared helpers for the chart tests: the real helm binary, rendering with value
 // overrides, and the metric names trustgate exports (the contract the chart's alerts
 // and the Grafana dashboard are checked against).
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll } from '@jest/globals';
-import yaml from 'js-yaml';
-import { ensureTools } from '../../hack/tools.ts';
+import { type KubeObject, renderChart } from '../support/chart.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CHART_DIR = path.join(ROOT, 'charts', 'trustgate');
-export const RELEASE = 'tg';
-export const NAMESPACE = 'trustgate-system';
+export {
+  CHART_DIR,
+  type CommandResult,
+  chartRunArgs,
+  helm,
+  type KubeObject,
+  NAMESPACE,
+  only,
+  RELEASE,
+  ROOT,
+  renderChart,
+  setArgs,
+} from '../support/chart.ts';
 
 /**
  * Every metric trustgate exports (besides prom-client's default process metrics); a test
@@ -40,64 +45,6 @@ export function metricsIn(expr: string): string[] {
       (TRUSTGATE_METRICS as Record<string, string>)[base] === 'histogram' && base !== name;
     return isHistogram ? base : name;
   });
-}
-
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export async function helm(args: string[]): Promise<CommandResult> {
-  const tools = await ensureTools();
-  return new Promise((resolve) => {
-    execFile(tools.helm, args, { maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> } & Record<
-    string,
-    unknown
-  >;
-  // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are inspected field by field
-  [field: string]: any;
-}
-
-/** helm's `--set key=value` arguments for `sets`. */
-export const setArgs = (sets: Record<string, string | number | boolean> = {}): string[] =>
-  Object.entries(sets).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
-
-/** `helm template` with `--set` overrides; throws with helm's message when it fails. */
-export async function renderChart(
-  sets: Record<string, string | number | boolean> = {},
-  extraArgs: string[] = [],
-): Promise<{ text: string; objects: KubeObject[] }> {
-  const result = await helm([
-    'template',
-    RELEASE,
-    CHART_DIR,
-    '--namespace',
-    NAMESPACE,
-    ...setArgs(sets),
-    ...extraArgs,
-  ]);
-  if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr}`);
-  const objects = yaml
-    .loadAll(result.stdout)
-    .filter((doc): doc is KubeObject => typeof doc === 'object' && doc !== null);
-  return { text: result.stdout, objects };
-}
-
-export function only(objects: KubeObject[], kind: string): KubeObject {
-  const found = objects.filter((o) => o.kind === kind);
-  if (found.length !== 1) throw new Error(`expected one ${kind}, rendered ${found.length}`);
-  return found[0] as KubeObject;
 }
 
 /** The value combinations the tests render (each must lint and template cleanly). */

@@ -1,12 +1,11 @@
-// `trustgate sandbox`: flags, the kubeconfig it announces, and a clean stop.
+// `npm run sandbox` (hack/sandbox/main.ts): flags, the kubeconfig it announces, and a clean stop.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { runSandbox } from '../../operator/cli/commands/sandbox.ts';
-import { main } from '../../operator/cli/main.ts';
+import { runSandbox } from '../../hack/sandbox/main.ts';
 
-describe('trustgate sandbox', () => {
+describe('npm run sandbox', () => {
   it('writes a kubeconfig to --dir, prints where it is, and stops when told', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tg-sandbox-cmd-'));
     let out = '';
@@ -29,12 +28,7 @@ describe('trustgate sandbox', () => {
   });
 
   it('refuses bad flags with a usage error', async () => {
-    let err = '';
-    const code = await main(['sandbox', '--port', 'x'], {
-      stdout: () => {},
-      stderr: (t) => (err += t),
-    });
-    expect(code).toBe(2);
-    expect(err).toContain('--port: "x" is not an integer');
+    const io = { stdout: () => {}, stderr: () => {} };
+    await expect(runSandbox(['--port', 'x'], io)).rejects.toThrow('--port: "x" is not an integer');
   });
 });

@@ -152,9 +152,7 @@ async function sign(args: string[], io: CliIO): Promise<number> {
   return EXIT.ok;
 }
 
-export const attestSignCommand: Command = {
-  name: 'attest sign',
-  summary: 'Sign an EAR attestation result for a node and print a NodeAttestation',
+export const command: Command = {
   usage: USAGE,
   run: sign,
 };

@@ -144,9 +144,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
   return allTrusted ? EXIT.ok : EXIT.failed;
 }
 
-export const evaluateCommand: Command = {
-  name: 'evaluate',
-  summary: 'Decide whether attested nodes are trusted under policies (exit 0 trusted, 1 not)',
+export const command: Command = {
   usage: USAGE,
   run,
 };

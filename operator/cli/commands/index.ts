@@ -1,17 +1,37 @@
 import type { Command } from '../io.ts';
-import { attestSignCommand } from './attest.ts';
-import { evaluateCommand } from './evaluate.ts';
-import { keysGenerateCommand } from './keys.ts';
-import { runCommand } from './run.ts';
-import { sandboxCommand } from './sandbox.ts';
-import { validateCommand } from './validate.ts';
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  /** The command's module is loaded only when it runs: `trustgate run` loads none of the others. */
+  load(): Promise<Command>;
+}
 
 // Every `trustgate` command, in the order `trustgate --help` lists them.
-export const COMMANDS: Command[] = [
-  keysGenerateCommand,
-  attestSignCommand,
-  evaluateCommand,
-  validateCommand,
-  sandboxCommand,
-  runCommand,
+export const COMMANDS: CommandEntry[] = [
+  {
+    name: 'keys generate',
+    summary: 'Generate a verifier signing key: a private JWK and its public JWKS',
+    load: async () => (await import('./keys.ts')).command,
+  },
+  {
+    name: 'attest sign',
+    summary: 'Sign an EAR attestation result for a node and print a NodeAttestation',
+    load: async () => (await import('./attest.ts')).command,
+  },
+  {
+    name: 'evaluate',
+    summary: 'Decide whether attested nodes are trusted under policies (exit 0 trusted, 1 not)',
+    load: async () => (await import('./evaluate.ts')).command,
+  },
+  {
+    name: 'validate',
+    summary: 'Check trustgate resources in files against the CRD schemas and semantic rules',
+    load: async () => (await import('./validate.ts')).command,
+  },
+  {
+    name: 'run',
+    summary: 'Run the admission webhook and, on the elected leader, the controllers',
+    load: async () => (await import('./run.ts')).command,
+  },
 ];

@@ -66,9 +66,7 @@ async function generate(args: string[], io: CliIO): Promise<number> {
   return EXIT.ok;
 }
 
-export const keysGenerateCommand: Command = {
-  name: 'keys generate',
-  summary: 'Generate a verifier signing key: a private JWK and its public JWKS',
+export const command: Command = {
   usage: USAGE,
   run: generate,
 };

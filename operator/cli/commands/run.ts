@@ -4,9 +4,7 @@ import { parseRunFlags, RUN_USAGE } from '../../runtime/flags.ts';
 import { startRuntime } from '../../runtime/runtime.ts';
 import { type CliIO, type Command, EXIT } from '../io.ts';
 
-export const runCommand: Command = {
-  name: 'run',
-  summary: 'Run the admission webhook and, on the elected leader, the controllers',
+export const command: Command = {
   usage: RUN_USAGE,
   async run(args: string[], _io: CliIO): Promise<number> {
     const options = parseRunFlags(args);

@@ -96,9 +96,7 @@ async function run(args: string[], io: CliIO): Promise<number> {
   return invalid ? EXIT.failed : EXIT.ok;
 }
 
-export const validateCommand: Command = {
-  name: 'validate',
-  summary: 'Check trustgate resources in files against the CRD schemas and semantic rules',
+export const command: Command = {
   usage: USAGE,
   run,
 };

@@ -2,6 +2,7 @@
 // drift → taint → revocation, staleness with no new event, recovery, grant expiry,
 // service-account rotation, and watches cut by the server.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Runtime } from '../../../operator/runtime/runtime.ts';
 import {
   attest,
   authenticated,
@@ -13,7 +14,6 @@ import {
   type Env,
   getNode,
   getObject,
-  type InProcessOperator,
   podExists,
   policyObject,
   requestToken,
@@ -24,11 +24,11 @@ import {
 } from './harness.ts';
 
 let env: Env;
-let operator: InProcessOperator;
+let operator: Runtime;
 
 beforeAll(async () => {
   env = await setup();
-  operator = await startOperator(env, { inactivityTimeoutMs: 5000 });
+  operator = await startOperator(env);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,10 +1,10 @@
-// Leader failover and a kill -9 in the middle of a revocation.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Leader failover and a kill -9 in the middle of a revocation, on `trustgate run` child
+// processes started as the image starts them. The revocation is caught half-way by a
+// fault proxy between the first process and the API server that holds back its pod
+// deletions: the product runs unmodified.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pino from 'pino';
-import { type ElectedOperator, startElectedOperator } from './elected-operator.ts';
+import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.ts';
+import { startTrustgateProcess, type TrustgateProcess } from '../../support/trustgate-process.ts';
 import {
   attest,
   createGrant,
@@ -22,7 +22,6 @@ import {
   waitFor,
 } from './harness.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 let env: Env;
 beforeAll(async () => {
   env = await setup();
@@ -31,43 +30,58 @@ afterAll(async () => {
   await env?.stop();
 });
 
+/** An operator replica: `trustgate run` with short leader-election timings, no webhook configuration. */
+function replica(name: string, podName: string, kubeconfigPath = env.cluster.kubeconfigPath) {
+  return startTrustgateProcess({
+    kubeconfigPath,
+    namespace: NAMESPACE,
+    name,
+    podName,
+    args: [
+      '--manage-webhook-configuration=false',
+      '--leader-elect-lease-duration=3s',
+      '--leader-elect-renew-deadline=2s',
+      '--leader-elect-retry-period=300ms',
+      `--log-level=${process.env.TRUSTGATE_TEST_LOG ?? 'warn'}`,
+    ],
+  });
+}
+
+const leads = async (p: TrustgateProcess) =>
+  /^trustgate_leader 1$/m.test(await p.metrics().catch(() => ''));
+
 describe('leadership', () => {
   it('a second instance takes over within 15 s when the leader dies without releasing', async () => {
     const policy = `p-${env.id}-lead`;
     await createPolicy(env, policyObject(env, policy));
     await createNode(env, `${policy}-n1`, policy);
     await attest(env, `${policy}-n1`);
-    const start = (identity: string) =>
-      startElectedOperator({
-        kubeConfig: env.cluster.kubeConfig,
-        namespace: NAMESPACE,
-        identity,
-        leaseName: `lease-${env.id}`,
-        logger: pino({ level: 'silent' }),
-        leaseDurationMs: 3000,
-        renewDeadlineMs: 2000,
-        retryPeriodMs: 300,
-      });
-    const a: ElectedOperator = start('a');
-    await waitFor(() => a.isLeader(), 'a leads');
-    const b = start('b');
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(b.isLeader()).toBe(false);
-    await a.crash();
-    const tookOverAt = Date.now();
-    await waitFor(() => b.isLeader(), 'b takes over', 15_000);
-    expect(Date.now() - tookOverAt).toBeLessThan(15_000);
-    // The new leader acts.
-    await attest(env, `${policy}-n1`, { diskEncryption: false });
-    await waitFor(
-      async () => untrustedTaint(await getNode(env, `${policy}-n1`)),
-      'new leader taints',
-    );
-    expect(await b.registry.getSingleMetricAsString('trustgate_leader')).toContain(
-      'trustgate_leader 1',
-    );
-    await b.shutdown();
-  });
+    const name = `tg-lead-${env.id}`;
+    const a = await replica(name, 'a');
+    let b: TrustgateProcess | undefined;
+    try {
+      await a.ready();
+      await waitFor(() => leads(a), 'a leads', 30_000);
+      b = await replica(name, 'b');
+      await b.ready();
+      expect(await leads(b)).toBe(false);
+      a.child.kill('SIGKILL');
+      await a.exited();
+      const killedAt = Date.now();
+      const second = b;
+      await waitFor(() => leads(second), 'b takes over', 15_000);
+      expect(Date.now() - killedAt).toBeLessThan(15_000);
+      // The new leader acts.
+      await attest(env, `${policy}-n1`, { diskEncryption: false });
+      await waitFor(
+        async () => untrustedTaint(await getNode(env, `${policy}-n1`)),
+        'new leader taints',
+      );
+    } finally {
+      await a.stop();
+      await b?.stop();
+    }
+  }, 90_000);
 
   it('finishes a revocation interrupted by kill -9 after a restart', async () => {
     const policy = `p-${env.id}-kill`;
@@ -79,47 +93,53 @@ describe('leadership', () => {
     await attest(env, node);
     const pods = Array.from({ length: 12 }, (_, i) => `batch-${i}`);
     for (const p of pods) await createPod(env, p, node, 'batch');
-    const spawnOperator = (delayMs: number) =>
-      spawn(process.execPath, [path.join(here, 'operator-main.ts')], {
-        env: {
-          ...process.env,
-          KUBECONFIG: env.cluster.kubeconfigPath,
-          TG_NAMESPACE: NAMESPACE,
-          TG_LEASE: `lease-kill-${env.id}`,
-          TG_POD_DELETE_DELAY_MS: String(delayMs),
-          TG_LOG_LEVEL: 'silent',
-          NODE_OPTIONS: '',
+    // The first replica's pod deletions pass the proxy 4 at a time... then no more.
+    const proxy: FaultProxy = await startFaultProxy({
+      kubeconfigPath: env.cluster.kubeconfigPath,
+      rules: [
+        {
+          method: 'DELETE',
+          path: new RegExp(`^/api/v1/namespaces/${env.ns}/pods/[^/]+$`),
+          delayMs: (nth) => (nth < 4 ? 0 : 600_000),
         },
-        stdio: 'ignore',
-      });
-    const first = spawnOperator(400);
-    await waitFor(
-      async () =>
-        (await getNode(env, node)).metadata.labels?.[`trust.trustgate.dev/${policy}`] === 'true',
-      'first operator labels the node',
-      // A cold child process (module load, list, signature check) on a loaded CI machine.
-      45_000,
-    );
-    await attest(env, node, { diskEncryption: false });
-    // Wait until the intent is recorded and some, not all, pods are gone; then kill -9.
-    await waitFor(
-      async () => {
-        const n = await getNode(env, node);
-        const record = JSON.parse(n.metadata.annotations?.['trustgate.dev/revocation'] ?? '{}');
-        if (record[policy]?.phase !== 'revoking') return false;
-        return !(await podExists(env, pods[0] as string));
-      },
-      'revocation under way',
-      45_000,
-    );
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
-    const remaining = (await Promise.all(pods.map((p) => podExists(env, p)))).filter(
-      Boolean,
-    ).length;
-    expect(remaining).toBeGreaterThan(0); // really interrupted mid-way
-    const second = spawnOperator(0);
+        {
+          method: 'POST',
+          path: /\/pods\/[^/]+\/eviction$/,
+          delayMs: (nth) => (nth < 4 ? 0 : 600_000),
+        },
+      ],
+    });
+    const name = `tg-kill-${env.id}`;
+    const first = await replica(name, 'first', proxy.kubeconfigPath);
+    let second: TrustgateProcess | undefined;
     try {
+      await waitFor(
+        async () =>
+          (await getNode(env, node)).metadata.labels?.[`trust.trustgate.dev/${policy}`] === 'true',
+        'first operator labels the node',
+        // A cold child process (module load, list, signature check) on a loaded CI machine.
+        45_000,
+      );
+      await attest(env, node, { diskEncryption: false });
+      // Wait until the intent is recorded and some pods are gone; the rest are held.
+      await waitFor(
+        async () => {
+          const n = await getNode(env, node);
+          const record = JSON.parse(n.metadata.annotations?.['trustgate.dev/revocation'] ?? '{}');
+          if (record[policy]?.phase !== 'revoking') return false;
+          const gone = (await Promise.all(pods.map((p) => podExists(env, p)))).filter((e) => !e);
+          return gone.length >= 4;
+        },
+        'revocation under way',
+        45_000,
+      );
+      first.child.kill('SIGKILL');
+      await first.exited();
+      const remaining = (await Promise.all(pods.map((p) => podExists(env, p)))).filter(
+        Boolean,
+      ).length;
+      expect(remaining).toBeGreaterThan(0); // really interrupted mid-way
+      second = await replica(name, 'second');
       await waitFor(
         async () => (await Promise.all(pods.map((p) => podExists(env, p)))).every((e) => !e),
         'restarted operator removes the rest',
@@ -132,8 +152,9 @@ describe('leadership', () => {
       }, 'revocation recorded as finished');
       expect(untrustedTaint(n)?.value).toBe(policy);
     } finally {
-      second.kill('SIGTERM');
-      await new Promise((r) => second.once('exit', r));
+      await first.stop();
+      await second?.stop();
+      await proxy.stop();
     }
   }, 150_000);
 });

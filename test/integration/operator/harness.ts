@@ -4,10 +4,9 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { Registry } from 'prom-client';
-import { type Controllers, startControllers } from '../../../operator/controllers/index.ts';
-import { Caches } from '../../../operator/kube/caches.ts';
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
+import { parseRunFlags } from '../../../operator/runtime/flags.ts';
+import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
 import { earClaims, ISSUER, makeKey, sign, type TestKey } from '../../unit/trust/fixtures.ts';
 
@@ -297,37 +296,27 @@ export async function getObject<T = Record<string, unknown>>(
 
 // ---- an operator in this process ----
 
-export interface InProcessOperator {
-  caches: Caches;
-  controllers: Controllers;
-  registry: Registry;
-  stop(): Promise<void>;
-}
-
-export async function startOperator(
-  env: Env,
-  opts: { inactivityTimeoutMs?: number } = {},
-): Promise<InProcessOperator> {
-  const logger = pino({ level: process.env.TRUSTGATE_TEST_LOG ?? 'silent' });
-  const caches = new Caches({
-    kubeConfig: env.cluster.kubeConfig,
-    namespace: NAMESPACE,
-    logger,
-    informer: {
-      inactivityTimeoutMs: opts.inactivityTimeoutMs ?? 10_000,
-      backoff: { initialMs: 50, maxMs: 1000 },
-    },
-  });
-  caches.start();
-  const registry = new Registry();
-  const controllers = await startControllers({ caches, logger, registry, namespace: NAMESPACE });
-  return {
-    caches,
-    controllers,
-    registry,
-    async stop() {
-      await controllers.stop();
-      await caches.stop();
-    },
-  };
+/**
+ * `trustgate run` in this process, through the runtime the CLI starts: one replica (no
+ * election), controllers on, the webhook served but not registered (these tests are about
+ * the controllers). Resolves once the caches have synced.
+ */
+export async function startOperator(env: Env): Promise<Runtime> {
+  const name = `tg-op-${env.id}`;
+  const runtime = await startRuntime(
+    parseRunFlags([
+      `--kubeconfig=${env.cluster.kubeconfigPath}`,
+      `--namespace=${NAMESPACE}`,
+      '--bind-address=127.0.0.1',
+      '--webhook-port=0',
+      '--metrics-port=0',
+      '--webhook-url=https://127.0.0.1/validate',
+      `--service-name=${name}`,
+      '--manage-webhook-configuration=false',
+      '--leader-elect=false',
+    ]),
+    pino({ level: process.env.TRUSTGATE_TEST_LOG ?? 'silent' }),
+  );
+  await waitFor(() => runtime.ready(), 'operator caches synced', 30_000);
+  return runtime;
 }

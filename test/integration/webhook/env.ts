@@ -2,7 +2,6 @@
 // namespace, nodes, and `trustgate run` started in-process with --webhook-url, so the API
 // server calls the webhook over HTTPS exactly as kube-apiserver does.
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -12,6 +11,7 @@ import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
 import { ensureNamespace } from '../../support/namespace.ts';
+import { freePort } from '../../support/trustgate-process.ts';
 import { makeVerifierKey, nodeAttestation, type VerifierKey } from '../../unit/webhook/world.ts';
 import { waitFor } from '../operator/harness.ts';
 
@@ -19,6 +19,8 @@ export { waitFor };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const TG = { group: 'trustgate.dev', version: 'v1alpha1' };
+
+export { freePort };
 
 export interface WebhookEnv {
   cluster: TestCluster;
@@ -30,17 +32,6 @@ export interface WebhookEnv {
   runtime?: Runtime;
   start(extraFlags?: string[]): Promise<Runtime>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function ensure(

@@ -11,6 +11,7 @@ describe('WorkQueue', () => {
     for (const k of ['a', 'b', 'a', 'a', 'b']) q.add(k);
     q.start(async (k) => {
       calls.push(k);
+      return {};
     });
     await q.idle();
     expect(calls).toEqual(['a', 'b']);
@@ -27,6 +28,7 @@ describe('WorkQueue', () => {
       maxRunning = Math.max(maxRunning, running);
       await tick(20);
       running--;
+      return {};
     });
     q.add('k');
     await tick();
@@ -49,6 +51,7 @@ describe('WorkQueue', () => {
       at.push(Date.now());
       if (at.length < 4) throw new Error('boom');
       done();
+      return {};
     });
     q.add('k');
     await finished;
@@ -86,8 +89,26 @@ describe('WorkQueue', () => {
     expect(await registry.getSingleMetricAsString('trustgate_workqueue_depth')).toContain(
       'trustgate_workqueue_depth{queue="depth"} 2',
     );
-    q.start(async () => {});
+    q.start(async () => ({}));
     await q.idle();
     expect(q.depth).toBe(0);
+  });
+
+  it('aborts the signal of reconciles in flight when it stops, and waits for them', async () => {
+    const q = new WorkQueue({ name: 't' });
+    let seen: AbortSignal | undefined;
+    let finished = false;
+    q.start(async (_key, signal) => {
+      seen = signal;
+      await new Promise((r) => signal.addEventListener('abort', r));
+      finished = true;
+      return {};
+    });
+    q.add('k');
+    await tick();
+    expect(seen?.aborted).toBe(false);
+    await q.stop();
+    expect(seen?.aborted).toBe(true);
+    expect(finished).toBe(true);
   });
 });

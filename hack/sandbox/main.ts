@@ -1,11 +1,15 @@
-// `trustgate sandbox`: runs the local control plane (hack/sandbox) until SIGINT/SIGTERM,
-// printing the kubeconfig it wrote. Optional fake nodes (kubelets) and scheduler make it
-// a small cluster for the demo. hack/ is loaded only when the command runs: it is a
-// developer tool and not part of the product image.
-import { KubeConfig } from '@kubernetes/client-node';
-import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
+// `npm run sandbox -- [flags]` (node hack/sandbox/main.ts): runs the local control plane
+// until SIGINT/SIGTERM, printing the kubeconfig it wrote. Optional fake nodes (kubelets)
+// and scheduler make it a small cluster for the demo. A developer tool, so it lives here
+// and not in the product's CLI: the image leaves hack/ out.
+import { fileURLToPath } from 'node:url';
+import { type CliIO, EXIT, UsageError } from '../../operator/cli/io.ts';
+import { kubeConfigFor } from './identity/client.ts';
+import { startSandbox } from './index.ts';
+import { startKubelet } from './kubelet.ts';
+import { startScheduler } from './scheduler.ts';
 
-const USAGE = `Usage: trustgate sandbox [--port N] [--dir DIR] [--nodes N] [--scheduler]
+const USAGE = `Usage: npm run sandbox -- [--port N] [--dir DIR] [--nodes N] [--scheduler]
 
 Starts trustgate's local Kubernetes control plane (an HTTPS API server for kubectl and
 client libraries; a developer tool, not a production cluster) and serves until
@@ -47,17 +51,6 @@ function parseFlags(args: string[]): Flags {
   return flags;
 }
 
-function kubeConfigFor(server: string, caPem: string, token: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'sandbox', server, caData: Buffer.from(caPem).toString('base64') }],
-    users: [{ name: 'user', token }],
-    contexts: [{ name: 'sandbox', cluster: 'sandbox', user: 'user' }],
-    currentContext: 'sandbox',
-  });
-  return kc;
-}
-
 /** Runs the sandbox until `until` resolves (tests) or a termination signal arrives. */
 export async function runSandbox(
   args: string[],
@@ -65,19 +58,19 @@ export async function runSandbox(
   until?: Promise<void>,
 ): Promise<number> {
   const flags = parseFlags(args);
-  const { startSandbox } = await import('../../../hack/sandbox/index.ts');
   const sandbox = await startSandbox({
     port: flags.port,
     ...(flags.dir ? { dir: flags.dir } : {}),
   });
+  const identity = (token: string, user: string) =>
+    kubeConfigFor({ url: sandbox.url, caPem: sandbox.caPem, token, user });
   const stoppers: (() => Promise<void>)[] = [];
   try {
     if (flags.nodes > 0) {
-      const { startKubelet } = await import('../../../hack/sandbox/kubelet.ts');
       for (let n = 1; n <= flags.nodes; n++) {
         const nodeName = `node-${n}`;
         const kubelet = startKubelet({
-          kubeConfig: kubeConfigFor(sandbox.url, sandbox.caPem, sandbox.nodeToken(nodeName)),
+          kubeConfig: identity(sandbox.nodeToken(nodeName), nodeName),
           nodeName,
           register: { labels: { 'kubernetes.io/hostname': nodeName } },
         });
@@ -85,14 +78,13 @@ export async function runSandbox(
       }
     }
     if (flags.scheduler) {
-      const { startScheduler } = await import('../../../hack/sandbox/scheduler.ts');
       const scheduler = startScheduler({
-        kubeConfig: kubeConfigFor(sandbox.url, sandbox.caPem, sandbox.tokens.schedulerToken),
+        kubeConfig: identity(sandbox.tokens.schedulerToken, 'scheduler'),
       });
       stoppers.push(() => scheduler.stop());
     }
     io.stdout(
-      `trustgate sandbox serving at ${sandbox.url}\nkubeconfig: ${sandbox.kubeconfigPath}\n\n  export KUBECONFIG=${sandbox.kubeconfigPath}\n  kubectl get namespaces\n\nPress Ctrl-C to stop.\n`,
+      `sandbox serving at ${sandbox.url}\nkubeconfig: ${sandbox.kubeconfigPath}\n\n  export KUBECONFIG=${sandbox.kubeconfigPath}\n  kubectl get namespaces\n\nPress Ctrl-C to stop.\n`,
     );
     await (until ??
       new Promise<void>((resolve) => {
@@ -106,9 +98,23 @@ export async function runSandbox(
   }
 }
 
-export const sandboxCommand: Command = {
-  name: 'sandbox',
-  summary: 'Run the local Kubernetes control plane for development and demos',
-  usage: USAGE,
-  run: (args, io) => runSandbox(args, io),
-};
+async function main(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const io: CliIO = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  };
+  try {
+    return await runSandbox(args, io);
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return EXIT.usage;
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2));
+}
