@@ -31,6 +31,10 @@ export interface ControllersContext {
   concurrency?: number;
   /** Identity for Events' reportingInstance. */
   identity?: string;
+  /** trustgate's node, grant and policy controllers (default true; false: extra only). */
+  builtIn?: boolean;
+  /** More leader-only controllers the runtime composes (the webhook configuration's). */
+  extra?: Controller[];
 }
 
 export interface Controllers {
@@ -65,7 +69,11 @@ export async function startControllers(context: ControllersContext): Promise<Con
     grantRevocations: new GrantRevocations(),
   };
   // Watches subscribe before the caches sync, so no change between sync and start is lost.
-  const running = controllers(ctx, context.concurrency).map((c) =>
+  const all = [
+    ...(context.builtIn === false ? [] : controllers(ctx, context.concurrency)),
+    ...(context.extra ?? []),
+  ];
+  const running = all.map((c) =>
     prepareController(c, {
       registry,
       logger,

@@ -20,6 +20,11 @@ export interface RunOptions {
   failurePolicy: 'Fail' | 'Ignore';
   timeoutSeconds: number;
   excludedNamespaces: string[];
+  /**
+   * A ClusterRole whose deletion removes the webhook configuration (kube's garbage
+   * collector): the chart's, so uninstalling leaves no webhook pointing nowhere.
+   */
+  webhookOwnerClusterRole?: string;
   webhookUrl?: string;
   certDir?: string;
   tlsSecret: string;
@@ -54,6 +59,8 @@ Runs trustgate: the admission webhook on every replica, the controllers on the e
   --failure-policy Fail|Ignore      webhook failurePolicy (default Fail)
   --timeout-seconds N               webhook timeoutSeconds, 1-3 (default 3)
   --exclude-namespace NS            another namespace the webhook never sees (repeatable)
+  --webhook-owner-cluster-role NAME the webhook configuration is owned by this ClusterRole and
+                                    garbage-collected with it (the chart's: uninstall cleans up)
   --cert-dir DIR                    serve tls.crt/tls.key from DIR (cert-manager); reloaded on change
   --tls-secret NAME                 Secret for self-managed TLS (default <service-name>-webhook-tls)
   --cert-lifetime DURATION          self-managed serving certificate lifetime (default 2160h)
@@ -81,6 +88,7 @@ const OPTIONS = {
   'failure-policy': { type: 'string' },
   'timeout-seconds': { type: 'string' },
   'exclude-namespace': { type: 'string', multiple: true },
+  'webhook-owner-cluster-role': { type: 'string' },
   'cert-dir': { type: 'string' },
   'tls-secret': { type: 'string' },
   'cert-lifetime': { type: 'string' },
@@ -181,6 +189,7 @@ export function parseRunFlags(args: string[], env: NodeJS.ProcessEnv = process.e
     failurePolicy,
     timeoutSeconds,
     excludedNamespaces: (values['exclude-namespace'] as string[] | undefined) ?? [],
+    webhookOwnerClusterRole: s('webhook-owner-cluster-role'),
     webhookUrl,
     certDir: s('cert-dir'),
     tlsSecret: s('tls-secret') ?? `${serviceName}-webhook-tls`,

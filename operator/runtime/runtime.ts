@@ -7,8 +7,10 @@ import os from 'node:os';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { DEFAULT_ADMISSION_CONFIG } from '../../webhook/admit.ts';
+import { webhookConfigurationController } from '../../webhook/configuration-controller.ts';
 import { admissionCachesFrom } from '../../webhook/kube-caches.ts';
 import { admissionMetrics } from '../../webhook/metrics.ts';
+import type { WorkloadReach } from '../../webhook/reach.ts';
 import { applyWebhookConfiguration, type RegistrationOptions } from '../../webhook/registration.ts';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server.ts';
 import { CertDirSource } from '../../webhook/tls/cert-dir.ts';
@@ -57,6 +59,37 @@ async function discoverApiAudiences(caches: Caches, logger: Logger): Promise<str
     );
   }
   return audiences;
+}
+
+/**
+ * The owner reference of the webhook configuration: the ClusterRole named by
+ * --webhook-owner-cluster-role, read when written (its uid changes if it is recreated).
+ * Without it the configuration is written unowned, and says so.
+ */
+async function webhookOwner(
+  caches: Caches,
+  o: RunOptions,
+  logger: Logger,
+): Promise<RegistrationOptions['owner']> {
+  const name = o.webhookOwnerClusterRole;
+  if (!name) return undefined;
+  try {
+    const role = await caches.client.get<{ metadata: { uid: string } }>(
+      `/apis/rbac.authorization.k8s.io/v1/clusterroles/${encodeURIComponent(name)}`,
+    );
+    return {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      name,
+      uid: role.metadata.uid,
+    };
+  } catch (err) {
+    logger.warn(
+      { err: (err as Error).message, clusterRole: name },
+      'cannot read the owner ClusterRole; the webhook configuration will not be removed on uninstall',
+    );
+    return undefined;
+  }
 }
 
 /** Hosts the self-managed serving certificate must name. */
@@ -128,8 +161,13 @@ export async function startRuntime(
   }
 
   // The webhook configuration: caBundle follows the certificate on every replica; the
-  // whole configuration is written by the leader (or by the one process without election).
-  const registration = (cert: ServingCertificate | undefined): RegistrationOptions => ({
+  // whole configuration, whose reach follows the policies, is written by the leader (or by
+  // the one process without election) once its caches know the policies.
+  let reach: WorkloadReach[] | undefined;
+  const registration = async (
+    cert: ServingCertificate | undefined,
+    mode: 'full' | 'caBundle',
+  ): Promise<RegistrationOptions> => ({
     name: o.webhookConfigName,
     namespace: o.namespace,
     url: o.webhookUrl,
@@ -140,12 +178,14 @@ export async function startRuntime(
     failurePolicy: o.failurePolicy,
     timeoutSeconds: o.timeoutSeconds,
     excludedNamespaces: o.excludedNamespaces,
+    reach,
+    owner: mode === 'full' ? await webhookOwner(caches, o, logger) : undefined,
   });
   const writeConfiguration = async (mode: 'full' | 'caBundle') => {
     const cert = source.current();
     if (mode === 'caBundle' && !cert?.caBundle) return;
     try {
-      await applyWebhookConfiguration(caches.client, registration(cert), mode, logger);
+      await applyWebhookConfiguration(caches.client, await registration(cert, mode), mode, logger);
     } catch (err) {
       logger.error(
         { err: (err as Error).message, mode },
@@ -156,15 +196,24 @@ export async function startRuntime(
   const unsubscribe = source.onChange((cert) => {
     webhook.setCertificate(cert);
     logger.info('serving certificate reloaded');
-    void writeConfiguration(o.manageWebhookConfiguration && isLeader() ? 'full' : 'caBundle');
+    const full = o.manageWebhookConfiguration && isLeader() && reach !== undefined;
+    void writeConfiguration(full ? 'full' : 'caBundle');
   });
 
   let controllers: Controllers | undefined;
   let elector: LeaderElector | undefined;
   const identity = `${process.env.POD_NAME ?? os.hostname()}_${randomBytes(4).toString('hex')}`;
   const lead = async (signal?: AbortSignal) => {
-    await writeConfiguration(o.manageWebhookConfiguration ? 'full' : 'caBundle');
-    if (!o.controllers) return;
+    const extra = o.manageWebhookConfiguration
+      ? [
+          webhookConfigurationController(caches, o.failurePolicy, async (next) => {
+            reach = next;
+            await writeConfiguration('full');
+          }),
+        ]
+      : [];
+    if (!o.manageWebhookConfiguration) await writeConfiguration('caBundle');
+    if (!o.controllers && !extra.length) return;
     const c = await startControllers({
       kubeConfig,
       caches,
@@ -172,6 +221,8 @@ export async function startRuntime(
       registry,
       namespace: o.namespace,
       identity,
+      builtIn: o.controllers,
+      extra,
     });
     if (signal?.aborted) await c.stop();
     else controllers = c;

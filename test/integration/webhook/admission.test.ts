@@ -112,7 +112,7 @@ describe('pods', () => {
     );
     expect(err.statusCode).toBe(403);
     expect(err.message).toContain(
-      `admission webhook "workloads.trustgate.dev" denied the request: node ${node('bad')}: posture diskEncryption is false; policy ${policy} requires Equals "true"`,
+      `admission webhook "${policy}.workloads.trustgate.dev" denied the request: node ${node('bad')}: posture diskEncryption is false; policy ${policy} requires Equals "true"`,
     );
   });
 
