@@ -71,6 +71,8 @@ export async function setupWebhookEnv(): Promise<WebhookEnv> {
     id,
     system,
     async start(extraFlags = []) {
+      // One trustgate at a time: a runtime left running would keep writing and serving.
+      await env.runtime?.stop();
       const port = await freePort();
       const options = parseRunFlags([
         '--kubeconfig',
