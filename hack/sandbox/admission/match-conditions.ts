@@ -23,9 +23,12 @@ export function evaluateMatchConditions(
   vars: { object: unknown; oldObject: unknown; request: unknown },
 ): ConditionsVerdict {
   const failures: string[] = [];
+  // cel-js accepts only this realm's plain objects; stored objects are structuredClone'd,
+  // which under Jest's vm context makes another realm's. JSON is what kube evaluates anyway.
+  const plain = JSON.parse(JSON.stringify(vars)) as Record<string, unknown>;
   for (const condition of conditions ?? []) {
     try {
-      const value = compile(condition.expression)(vars as Record<string, unknown>);
+      const value = compile(condition.expression)(plain);
       if (value === false) return { matches: false };
       if (value !== true) {
         failures.push(`expression '${condition.expression}' resulted in a non-boolean value`);
