@@ -62,11 +62,7 @@ describeWithCluster('kubectl apply --dry-run=server of the rendered chart', () =
   }
 
   it.each(Object.keys(VARIANTS))('accepts every object the server serves (%s)', async (variant) => {
-    const { objects } = await renderChart(VARIANTS[variant] ?? {}, [
-      '--include-crds',
-      '--namespace',
-      namespace,
-    ]);
+    const { objects } = await renderChart(VARIANTS[variant] ?? {}, ['--namespace', namespace]);
     const thirdParty = (o: KubeObject) =>
       THIRD_PARTY_GROUPS.some((g) => o.apiVersion.startsWith(`${g}/`));
     const applicable = objects.filter((o) => servedKinds.has(o.kind) && !thirdParty(o));

@@ -319,6 +319,7 @@ describe('monitoring', () => {
 describe('every rendered object', () => {
   it.each(Object.keys(VARIANTS))('is labelled and namespaced consistently (%s)', (variant) => {
     const clusterScoped = new Set([
+      'CustomResourceDefinition',
       'ClusterRole',
       'ClusterRoleBinding',
       'ValidatingWebhookConfiguration',

@@ -30,7 +30,7 @@ describe('trustgate run with the chart Deployment arguments', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    const rendered = await renderChart({}, ['--include-crds', '--namespace', namespace]);
+    const rendered = await renderChart({}, ['--namespace', namespace]);
     objects = rendered.objects;
     const setup = [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },

@@ -103,3 +103,17 @@ matchExpressions:
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end }}
+
+{{/*
+Labels and annotations of the CRDs the chart renders (templates/crd-*.yaml, generated
+by hack/sync-chart-crds.ts). With crds.keep, helm uninstall (and Argo CD 2.7 or newer)
+leaves them in place, and with them every policy, grant and attestation.
+*/}}
+{{- define "trustgate.crdMetadata" -}}
+labels:
+  {{- include "trustgate.labels" . | nindent 2 }}
+{{- if .Values.crds.keep }}
+annotations:
+  helm.sh/resource-policy: keep
+{{- end }}
+{{- end }}
