@@ -117,3 +117,14 @@ annotations:
   helm.sh/resource-policy: keep
 {{- end }}
 {{- end }}
+
+{{/*
+Labels of the helm test Pod: the release's, without app.kubernetes.io/name, so that the
+Service, the PodDisruptionBudget and the anti-affinity never select it.
+*/}}
+{{- define "trustgate.testLabels" -}}
+{{- $labels := include "trustgate.labels" . | fromYaml }}
+{{- $_ := unset $labels "app.kubernetes.io/name" }}
+{{- $_ = set $labels "app.kubernetes.io/component" "test" }}
+{{- toYaml $labels }}
+{{- end }}
