@@ -406,11 +406,32 @@ export const CRDS: CrdSource[] = [
         { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['policy'] },
       ),
     }),
+    // NAME is the node already. A `date` column prints an age ("40s"), which reads well
+    // for when the token was issued; a future time prints `<invalid>`, so the expiry is
+    // a plain timestamp.
     printerColumns: [
-      { name: 'Node', type: 'string', jsonPath: '.metadata.name' },
       { name: 'Verified', type: 'boolean', jsonPath: '.status.verified' },
       { name: 'Trusted-By', type: 'string', jsonPath: '.status.trustedBy' },
-      { name: 'Issued', type: 'date', jsonPath: '.status.issuedAt' },
+      {
+        name: 'Ear-Status',
+        type: 'string',
+        jsonPath: '.status.earStatus',
+        description: 'Worst ear.status across the appraised submodules.',
+        priority: 1,
+      },
+      { name: 'Verifier', type: 'string', jsonPath: '.status.verifier', priority: 1 },
+      {
+        name: 'Issued',
+        type: 'date',
+        jsonPath: '.status.issuedAt',
+        description: 'How long ago the verifier signed the attestation (iat).',
+      },
+      {
+        name: 'Expires',
+        type: 'string',
+        jsonPath: '.status.expiresAt',
+        description: 'When the attestation goes stale under the strictest governing policy.',
+      },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
   },
@@ -513,7 +534,8 @@ export const CRDS: CrdSource[] = [
         jsonPath: '.status.conditions[?(@.type=="Active")].status',
       },
       { name: 'Pods', type: 'integer', jsonPath: '.status.boundPods' },
-      { name: 'Expires', type: 'date', jsonPath: '.spec.validity.notAfter' },
+      // A timestamp: as a `date` (an age) a future time prints `<invalid>`.
+      { name: 'Expires', type: 'string', jsonPath: '.spec.validity.notAfter' },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
   },

@@ -37,10 +37,31 @@ export interface Runtime {
 
 /**
  * JSON lines on stdout, written asynchronously in small batches: a synchronous write per
- * admission decision would cost every review a system call. Flushed on stop().
+ * admission decision would cost every review a system call. Flushed on stop(). Each line
+ * carries `"level":"info"` and an ISO-8601 UTC `"time"`, as log pipelines for Kubernetes
+ * controllers expect, instead of pino's numeric level and epoch milliseconds.
  */
-export function processLogger(level: string): Logger {
-  return pino({ level }, batchedLogDestination(1));
+export function processLogger(
+  level: string,
+  destination: pino.DestinationStream = batchedLogDestination(1),
+): Logger {
+  // pino.stdTimeFunctions.isoTime formats a Date per line (+0.8 µs a decision line,
+  // about 1 % of a review's CPU); the part up to the second is formatted once a second.
+  let second = Number.NaN;
+  let upToSecond = '';
+  const isoTime = () => {
+    const now = Date.now();
+    const ms = now % 1000;
+    if (now - ms !== second) {
+      second = now - ms;
+      upToSecond = `,"time":"${new Date(second).toISOString().slice(0, 20)}`;
+    }
+    return `${upToSecond}${String(ms).padStart(3, '0')}Z"`;
+  };
+  return pino(
+    { level, formatters: { level: (label) => ({ level: label }) }, timestamp: isoTime },
+    destination,
+  );
 }
 
 /**

@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { freePort } from '../support/trustgate-process.ts';
-import { type KubeObject, only, ROOT, renderChart } from './support.ts';
+import {
+  helmTestPod,
+  type KubeObject,
+  only,
+  ROOT,
+  renderChart,
+  runHelmTestCommand,
+} from './support.ts';
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -27,10 +34,11 @@ describe('trustgate run with the chart Deployment arguments', () => {
   let child: ChildProcess | undefined;
   let output = '';
   let metricsPort = 0;
+  let webhookPort = 0;
 
   beforeAll(async () => {
     cluster = await startTestCluster();
-    const rendered = await renderChart({}, ['--include-crds', '--namespace', namespace]);
+    const rendered = await renderChart({}, ['--namespace', namespace]);
     objects = rendered.objects;
     const setup = [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
@@ -42,7 +50,7 @@ describe('trustgate run with the chart Deployment arguments', () => {
     expect(applied.stderr).toBe('');
 
     const [container] = only(objects, 'Deployment').spec.template.spec.containers;
-    const webhookPort = await freePort();
+    webhookPort = await freePort();
     metricsPort = await freePort();
     child = spawn(
       process.execPath,
@@ -147,6 +155,30 @@ describe('trustgate run with the chart Deployment arguments', () => {
       );
     }
   }, 30_000);
+
+  it("passes the chart's `helm test` check, run against its ports", async () => {
+    const pod = helmTestPod(objects);
+    const ports = { METRICS_PORT: String(metricsPort), WEBHOOK_PORT: String(webhookPort) };
+    const passed = await runHelmTestCommand(pod, { TRUSTGATE_ADDRESS: '127.0.0.1', ...ports });
+    expect(passed.stderr).toBe('');
+    expect(passed.code).toBe(0);
+    expect(passed.stdout).toContain(`TLS certificate names tg-trustgate.${namespace}.svc`);
+
+    // A certificate for another name, or nothing listening, fails the check.
+    const wrongName = await runHelmTestCommand(pod, {
+      TRUSTGATE_ADDRESS: '127.0.0.1',
+      TRUSTGATE_SERVICE: 'other.example.svc',
+      ...ports,
+    });
+    expect(wrongName.code).toBe(1);
+    expect(wrongName.stderr).toContain('not other.example.svc');
+    const down = await runHelmTestCommand(pod, {
+      TRUSTGATE_ADDRESS: '127.0.0.1',
+      METRICS_PORT: String(await freePort()),
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('trustgate check failed');
+  }, 60_000);
 
   it('exits 0 on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => child?.once('exit', resolve));

@@ -1,8 +1,9 @@
 // Shared helpers for the chart tests: the real helm binary, rendering with value
 // overrides, and the metric names trustgate exports (the contract the chart's alerts
 // and the Grafana dashboard are checked against).
+import { execFile } from 'node:child_process';
 import { beforeAll } from '@jest/globals';
-import { type KubeObject, renderChart } from '../support/chart.ts';
+import { type CommandResult, type KubeObject, renderChart } from '../support/chart.ts';
 
 export {
   CHART_DIR,
@@ -61,6 +62,12 @@ export const VARIANTS: Record<string, Record<string, string | number | boolean>>
     'webhook.manageConfiguration': 'chart',
     'certManager.enabled': true,
   },
+  networkPolicy: {
+    'networkPolicy.enabled': true,
+    'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name':
+      'monitoring',
+    'networkPolicy.apiServer.cidrs[0]': '10.0.0.1/32',
+  },
 };
 
 /**
@@ -75,4 +82,42 @@ export function renderVariantsBeforeAll(): (variant: string) => KubeObject[] {
     }
   }, 60_000);
   return (variant) => rendered.get(variant) as KubeObject[];
+}
+
+/** The Pod `helm test` runs (the one with the helm.sh/hook: test annotation). */
+export function helmTestPod(objects: KubeObject[]): KubeObject {
+  const pods = objects.filter(
+    (o) =>
+      o.kind === 'Pod' &&
+      (o.metadata.annotations as Record<string, string> | undefined)?.['helm.sh/hook'] === 'test',
+  );
+  if (pods.length !== 1) throw new Error(`expected one helm test Pod, rendered ${pods.length}`);
+  return pods[0] as KubeObject;
+}
+
+/**
+ * Runs the helm test Pod's command here, with this Node, its env and `env` on top; resolves
+ * with the exit code and output.
+ */
+export function runHelmTestCommand(
+  pod: KubeObject,
+  env: Record<string, string>,
+): Promise<CommandResult> {
+  const [container] = pod.spec.containers;
+  const [command, ...args] = container.command as string[];
+  if (command !== 'node') throw new Error(`the helm test Pod runs ${command}, not node`);
+  const podEnv = Object.fromEntries(
+    (container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+  );
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      args,
+      { env: { PATH: process.env.PATH, ...podEnv, ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

@@ -31,6 +31,11 @@ describe('values.schema.json', () => {
     [{ 'image.digest': 'latest' }, '/image/digest'],
     [{ 'certManager.issuerRef.kind': 'Vault' }, '/certManager/issuerRef/kind'],
     [{ logLevel: 'verbose' }, '/logLevel'],
+    [{ 'crds.enabled': 'yes' }, '/crds/enabled'],
+    [{ 'crds.keep': 'no' }, '/crds/keep'],
+    [{ 'tests.enabled': 'no' }, '/tests/enabled'],
+    [{ 'rbac.verifierRole': 'no' }, '/rbac/verifierRole'],
+    [{ 'networkPolicy.apiServer.ports[0]': 0 }, '/networkPolicy/apiServer/ports/0'],
     [{ 'webhook.excludedNamespaces[0]': 'Not_A_Namespace' }, '/webhook/excludedNamespaces/0'],
   ])('rejects %j at %s', async (sets, field) => {
     const message = await refusal(sets);

@@ -17,6 +17,26 @@ describe('CRD source of truth', () => {
     }
   });
 
+  it('gives printer columns that add to NAME and print every time readably', () => {
+    for (const source of CRDS) {
+      const names = source.printerColumns.map((c) => c.name.toUpperCase());
+      expect(new Set(names).size).toBe(names.length);
+      // kubectl always prints NAME first; a column of metadata.name repeats it.
+      expect(source.printerColumns.map((c) => c.jsonPath)).not.toContain('.metadata.name');
+      // A `date` column prints an age; a time in the future would print `<invalid>`.
+      const dated = source.printerColumns.filter((c) => c.type === 'date');
+      for (const column of dated) expect(column.jsonPath).not.toMatch(/expires|notAfter/i);
+    }
+    const attestation = CRDS.find((c) => c.kind === 'NodeAttestation');
+    expect(attestation?.printerColumns.filter((c) => !c.priority).map((c) => c.name)).toEqual([
+      'Verified',
+      'Trusted-By',
+      'Issued',
+      'Expires',
+      'Age',
+    ]);
+  });
+
   it('generates one YAML per CRD and the TypeScript types', () => {
     const files = [...generatedFiles().keys()].sort();
     expect(files).toEqual([

@@ -103,3 +103,28 @@ matchExpressions:
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end }}
+
+{{/*
+Labels and annotations of the CRDs the chart renders (templates/crd-*.yaml, generated
+by hack/sync-chart-crds.ts). With crds.keep, helm uninstall (and Argo CD 2.7 or newer)
+leaves them in place, and with them every policy, grant and attestation.
+*/}}
+{{- define "trustgate.crdMetadata" -}}
+labels:
+  {{- include "trustgate.labels" . | nindent 2 }}
+{{- if .Values.crds.keep }}
+annotations:
+  helm.sh/resource-policy: keep
+{{- end }}
+{{- end }}
+
+{{/*
+Labels of the helm test Pod: the release's, without app.kubernetes.io/name, so that the
+Service, the PodDisruptionBudget and the anti-affinity never select it.
+*/}}
+{{- define "trustgate.testLabels" -}}
+{{- $labels := include "trustgate.labels" . | fromYaml }}
+{{- $_ := unset $labels "app.kubernetes.io/name" }}
+{{- $_ = set $labels "app.kubernetes.io/component" "test" }}
+{{- toYaml $labels }}
+{{- end }}
