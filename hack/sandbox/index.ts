@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ObjectAPI } from './api.ts';
 import { crdHooks } from './crds.ts';
+import { eventHooks } from './events.ts';
 import { Handlers } from './handlers.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { NamespaceLifecycle, seedNamespaces } from './namespaces.ts';
@@ -126,6 +127,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     'customresourcedefinitions.apiextensions.k8s.io',
     crdHooks(api, builtin('customresourcedefinitions', 'apiextensions.k8s.io')),
   );
+  api.hooks.set('events', eventHooks());
   api.hooks.set('deployments.apps', deploymentHooks());
   api.hooks.set('poddisruptionbudgets.policy', podDisruptionBudgetHooks());
   api.hooks.set('priorityclasses.scheduling.k8s.io', priorityClassHooks());
