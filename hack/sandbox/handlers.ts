@@ -42,7 +42,6 @@ import { serveWatch } from './watch.ts';
 export interface HandlerOptions {
   /** Concurrent non-watch requests before 429 TooManyRequests. */
   maxInflight: number;
-  bookmarkIntervalMs: number;
   serverAddress: string;
 }
 
@@ -396,16 +395,13 @@ export class Handlers {
     const timeout = Number(q.get('timeoutSeconds') ?? '');
     const include = includeObject(q);
     const initialEvents = q.get('sendInitialEvents') === 'true';
-    if (
-      initialEvents &&
-      (q.get('allowWatchBookmarks') !== 'true' || q.get('resourceVersionMatch') !== 'NotOlderThan')
-    ) {
+    if (initialEvents && q.get('resourceVersionMatch') !== 'NotOlderThan') {
       throw errors.invalid('meta.k8s.io', 'ListOptions', '', [
         {
           reason: 'FieldValueForbidden',
-          field: 'sendInitialEvents',
+          field: 'resourceVersionMatch',
           message:
-            'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks',
+            'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
         },
       ]);
     }
@@ -420,7 +416,6 @@ export class Handlers {
       timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : 1800,
       bookmarks: q.get('allowWatchBookmarks') === 'true',
       initialEvents,
-      bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
       ...(asTable
         ? {
             render: (json: string, first: boolean) => {

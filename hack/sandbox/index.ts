@@ -38,8 +38,6 @@ export interface SandboxOptions {
   maxInflight?: number;
   /** Watch events kept per resource for resume; older resourceVersions get 410 Expired. */
   watchHistory?: number;
-  /** How often watches that allow bookmarks get one (kube: about a minute). */
-  bookmarkIntervalMs?: number;
 }
 
 export interface Sandbox {
@@ -136,7 +134,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   handlers = new Handlers(api, tokens, {
     maxInflight: opts.maxInflight ?? 400,
-    bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
     serverAddress: `${host}:${port}`,
   });
 
