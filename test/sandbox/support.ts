@@ -78,12 +78,16 @@ export async function eventually<T>(
   }
 }
 
-/** Reads a watch stream (raw HTTPS) until `until` says stop or the server closes it. */
+/**
+ * Reads a watch stream (raw HTTPS) until `until` says stop or the server closes it.
+ * `onOpen` runs once the server has answered (its watch is registered by then).
+ */
 export async function readWatch(
   kc: KubeConfig,
   path: string,
   until: (events: { type: string; object: JsonObject }[]) => boolean,
   timeoutMs = 10_000,
+  onOpen?: () => Promise<unknown>,
 ): Promise<{ type: string; object: JsonObject }[]> {
   const server = new URL(kc.getCurrentCluster()?.server ?? '');
   const opts: https.RequestOptions = {
@@ -98,6 +102,7 @@ export async function readWatch(
     const events: { type: string; object: JsonObject }[] = [];
     let buffered = '';
     const req = https.request(opts, (res) => {
+      onOpen?.().catch(reject);
       res.on('data', (chunk: Buffer) => {
         buffered += chunk.toString('utf8');
         let nl = buffered.indexOf('\n');
