@@ -34,8 +34,6 @@ export interface SandboxOptions {
   /** Where the kubeconfig is written; a fresh temp directory by default. */
   dir?: string;
   host?: '127.0.0.1';
-  /** Concurrent non-watch requests before 429 (kube's default max-requests-inflight is 400). */
-  maxInflight?: number;
   /** Watch events kept per resource for resume; older resourceVersions get 410 Expired. */
   watchHistory?: number;
 }
@@ -133,7 +131,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   seedPriorityClasses(api, builtin('priorityclasses', 'scheduling.k8s.io'));
 
   handlers = new Handlers(api, tokens, {
-    maxInflight: opts.maxInflight ?? 400,
     serverAddress: `${host}:${port}`,
   });
 
