@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { clusterCaPem } from '../support/cluster.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON of many shapes, inspected by tests
 type JsonObject = Record<string, any>;
@@ -21,6 +22,8 @@ export async function rawRequest(
   path: string,
   body?: string | Buffer,
   headers: Record<string, string> = {},
+  /** Send none of the kubeconfig's credentials (no client certificate, no token). */
+  withoutCredentials = false,
 ): Promise<RawResponse> {
   const server = new URL(kc.getCurrentCluster()?.server ?? '');
   const opts: https.RequestOptions = {
@@ -34,7 +37,12 @@ export async function rawRequest(
       ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }),
     },
   };
-  await kc.applyToHTTPSOptions(opts);
+  if (withoutCredentials) {
+    const ca = await clusterCaPem(kc);
+    if (ca) opts.ca = ca;
+  } else {
+    await kc.applyToHTTPSOptions(opts);
+  }
   // The caller's headers win, credentials included (to test a bad token).
   const merged = opts.headers as Record<string, string>;
   for (const [key, value] of Object.entries(headers)) {
