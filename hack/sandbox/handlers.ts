@@ -261,12 +261,14 @@ export class Handlers {
           200,
           returnsObject
             ? object
-            : statusObject(200, '', '', {
-                name: info.name,
-                kind: t.resource,
-                group: t.group,
-                uid: object.metadata.uid,
-              }),
+            : // kube's delete Status: no code, and no group for the core group.
+              {
+                kind: 'Status',
+                apiVersion: 'v1',
+                metadata: {},
+                status: 'Success',
+                details: { name: info.name, kind: t.resource, uid: object.metadata.uid },
+              },
         );
       }
       case 'deletecollection': {

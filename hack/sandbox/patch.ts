@@ -21,6 +21,12 @@ export function jsonMergePatch(target: Json, patch: Json): Json {
   return result;
 }
 
+/**
+ * A JSON patch that does not apply (a missing path, an index out of bounds, a failed
+ * test): kube answers 422 with only this generic message.
+ */
+const patchFailed = () => errors.patchNotApplicable();
+
 function unescapePointer(token: string): string {
   return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
@@ -36,58 +42,46 @@ function arrayIndex(arr: Json[], token: string, forAdd: boolean): number {
   if (forAdd && token === '-') return arr.length;
   if (!/^(0|[1-9]\d*)$/.test(token)) throw errors.badRequest(`invalid array index "${token}"`);
   const i = Number(token);
-  if (i > arr.length || (!forAdd && i === arr.length)) {
-    throw errors.badRequest(`array index ${i} out of bounds`);
-  }
+  if (i > arr.length || (!forAdd && i === arr.length)) throw patchFailed();
   return i;
 }
 
-/** Returns the parent container and last token of `path`, failing like kube when absent. */
-function locate(doc: Json, tokens: string[], op: string): { parent: Json; last: string } {
+/** Returns the parent container and last token of `path`, failing when it is absent. */
+function locate(doc: Json, tokens: string[]): { parent: Json; last: string } {
   let node = doc;
   for (const token of tokens.slice(0, -1)) {
     if (Array.isArray(node)) node = node[arrayIndex(node, token, false)];
     else if (isObject(node) && token in node) node = node[token];
-    else
-      throw errors.badRequest(
-        `the server rejected our request due to an error in our request: ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
-      );
+    else throw patchFailed();
   }
   return { parent: node, last: tokens[tokens.length - 1] ?? '' };
 }
 
-function getAt(doc: Json, tokens: string[], op: string): Json {
+function getAt(doc: Json, tokens: string[]): Json {
   if (tokens.length === 0) return doc;
-  const { parent, last } = locate(doc, tokens, op);
+  const { parent, last } = locate(doc, tokens);
   if (Array.isArray(parent)) return parent[arrayIndex(parent, last, false)];
   if (isObject(parent) && last in parent) return parent[last];
-  throw errors.badRequest(
-    `the server rejected our request due to an error in our request: ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
-  );
+  throw patchFailed();
 }
 
-function removeAt(doc: Json, tokens: string[], op: string): Json {
-  const { parent, last } = locate(doc, tokens, op);
+function removeAt(doc: Json, tokens: string[]): Json {
+  const { parent, last } = locate(doc, tokens);
   if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, last, false), 1)[0];
   if (isObject(parent) && last in parent) {
     const value = parent[last];
     delete parent[last];
     return value;
   }
-  throw errors.badRequest(
-    `the server rejected our request due to an error in our request: ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}": missing value`,
-  );
+  throw patchFailed();
 }
 
-function addAt(doc: Json, tokens: string[], value: Json, op: string): Json {
+function addAt(doc: Json, tokens: string[], value: Json): Json {
   if (tokens.length === 0) return value;
-  const { parent, last } = locate(doc, tokens, op);
+  const { parent, last } = locate(doc, tokens);
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, true), 0, value);
   else if (isObject(parent)) parent[last] = value;
-  else
-    throw errors.badRequest(
-      `${op} operation does not apply: "/${tokens.join('/')}" has no parent object`,
-    );
+  else throw patchFailed();
   return doc;
 }
 
@@ -103,32 +97,30 @@ export function jsonPatch(target: Json, patch: Json): Json {
     switch (op) {
       case 'add':
         if (!('value' in raw)) throw errors.badRequest('add operation requires a value');
-        doc = addAt(doc, path, clone(raw.value), op);
+        doc = addAt(doc, path, clone(raw.value));
         break;
       case 'remove':
-        removeAt(doc, path, op);
+        removeAt(doc, path);
         break;
       case 'replace':
         if (!('value' in raw)) throw errors.badRequest('replace operation requires a value');
         if (path.length === 0) doc = clone(raw.value);
         else {
-          removeAt(doc, path, op);
-          doc = addAt(doc, path, clone(raw.value), op);
+          removeAt(doc, path);
+          doc = addAt(doc, path, clone(raw.value));
         }
         break;
       case 'move': {
-        const value = removeAt(doc, parsePointer(raw.from), op);
-        doc = addAt(doc, path, value, op);
+        const value = removeAt(doc, parsePointer(raw.from));
+        doc = addAt(doc, path, value);
         break;
       }
       case 'copy':
-        doc = addAt(doc, path, clone(getAt(doc, parsePointer(raw.from), op)), op);
+        doc = addAt(doc, path, clone(getAt(doc, parsePointer(raw.from))));
         break;
       case 'test':
-        if (JSON.stringify(getAt(doc, path, op)) !== JSON.stringify(raw.value)) {
-          throw errors.badRequest(
-            `the server rejected our request due to an error in our request: testing value /${path.join('/')} failed`,
-          );
+        if (JSON.stringify(getAt(doc, path)) !== JSON.stringify(raw.value)) {
+          throw patchFailed();
         }
         break;
       default:
