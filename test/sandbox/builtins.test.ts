@@ -259,7 +259,10 @@ describe('Deployments', () => {
     bad.metadata.name = 'mismatch';
     const r = await apply(bad);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('`selector` does not match template `labels`');
+    // The labels as Go's %v prints a map.
+    expect(r.stderr).toContain(
+      'spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`',
+    );
   });
 });
 

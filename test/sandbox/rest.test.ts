@@ -57,6 +57,13 @@ describe('object metadata and optimistic concurrency', () => {
     });
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata?.creationTimestamp).toBeDefined();
+    // metav1.Time goes on the wire as RFC 3339 with whole seconds.
+    const raw = await rawRequest(
+      cluster.kubeConfig,
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps/meta`,
+    );
+    expect(raw.json.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const updated = await core.replaceNamespacedConfigMap({
       name: 'meta',
       namespace: ns,
@@ -64,6 +71,12 @@ describe('object metadata and optimistic concurrency', () => {
     });
     expect(updated.metadata?.resourceVersion).not.toBe(created.metadata?.resourceVersion);
     expect(updated.metadata?.uid).toBe(created.metadata?.uid);
+    // A patch that changes nothing writes nothing: the version stays.
+    const same = await core.patchNamespacedConfigMap(
+      { name: 'meta', namespace: ns, body: { data: { a: '2' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(same.metadata?.resourceVersion).toBe(updated.metadata?.resourceVersion);
   });
 
   it('rejects an update carrying a stale resourceVersion with 409 Conflict', async () => {
@@ -244,6 +257,30 @@ describe('patches', () => {
       { name: 'patched', namespace: ns, body: [{ op: 'remove', path: '/metadata/finalizers' }] },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
+    // A JSON patch that does not apply is a 422 with kube's generic message, nothing else.
+    for (const op of [
+      { op: 'remove', path: '/data/nope' },
+      { op: 'test', path: '/data/a', value: 'other' },
+      { op: 'add', path: '/nope/x', value: '1' },
+    ]) {
+      const res = await rawRequest(
+        cluster.kubeConfig,
+        'PATCH',
+        `/api/v1/namespaces/${ns}/configmaps/patched`,
+        JSON.stringify([op]),
+        { 'content-type': 'application/json-patch+json' },
+      );
+      expect(res.json).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server rejected our request due to an error in our request',
+        reason: 'Invalid',
+        details: {},
+        code: 422,
+      });
+    }
   });
 
   it('replaces node taints whole (no merge key), merges addresses by type, new items first', async () => {
@@ -554,7 +591,14 @@ describe('finalizers and namespace deletion', () => {
       path,
       JSON.stringify({ preconditions: { uid: created.metadata?.uid } }),
     );
-    expect(matching.status).toBe(200);
+    // A success Status: no message, no reason.
+    expect(matching.json).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name: 'pre', kind: 'configmaps', uid: created.metadata?.uid },
+    });
   });
 
   it('deleting a namespace removes what is in it', async () => {
