@@ -3,10 +3,11 @@
 // sandbox and unchanged on a real cluster: kubelets are played with the cluster's own
 // kubelet credentials (cluster.nodeKubeConfig), and where kube-apiserver caches a token's
 // authentication (about 10 s) the test waits for the cache to let go.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, importJWK, jwtVerify } from 'jose';
+import { keyIdOf } from '../../../hack/sandbox/identity/signer.ts';
 import type { TestCluster } from '../../support/cluster.ts';
 import { eventually } from '../support.ts';
 import { kubeRequest, startCluster } from './raw.ts';
@@ -124,6 +125,9 @@ describe('TokenRequest over HTTPS', () => {
     );
     expect(jwks.headers['content-type']).toBe('application/jwk-set+json');
     expect(jwks.body.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    // The key id is derived from the public key the way the sandbox's signer derives it.
+    const publicKey = (await importJWK(jwks.body.keys[0], 'RS256')) as webcrypto.CryptoKey;
+    expect(jwks.body.keys[0].kid).toBe(await keyIdOf(publicKey));
     const { payload } = await jwtVerify(res.body.status.token, createLocalJWKSet(jwks.body), {
       issuer,
       audience: 'vault',
