@@ -417,7 +417,7 @@ export class ObjectAPI {
     }
     if (subresource === '') this.hooksOf(t).prepareUpdate?.(next, old, wctx);
     next = this.validate(t, next, old, wctx);
-    // Admission runs even when nothing changes, as kube's does; only the write is skipped.
+    // Admission runs even when nothing changes; only the write is skipped.
     await this.admit(t, 'UPDATE', subresource, next, old, name, namespace, wctx);
     const unchanged = deepEqual(next, old);
     if (wctx.dryRun || unchanged) return unchanged ? old : next;
