@@ -1,4 +1,4 @@
-// Validating admission for the sandbox, as kube-apiserver runs it: the built-in
+// Validating admission for the sandbox, modelled on kube-apiserver's: the built-in
 // NodeRestriction check first, then every matching ValidatingWebhookConfiguration webhook
 // called in parallel over HTTPS with an AdmissionReview. The pipeline calls
 // runValidatingAdmission before it persists any create/update/delete (subresources too).
@@ -280,7 +280,8 @@ export async function runValidatingAdmission(
   }
   if (calls.length === 0) return { allowed: true, warnings: [] };
 
-  // Like kube: all hooks run to completion; the first error to arrive is the answer.
+  // All hooks run to completion; the first error to arrive is the answer (modelled on
+  // kube-apiserver's dispatcher; checked on the sandbox only).
   const warnings: string[] = [];
   let firstError: AdmissionStatus | undefined;
   await Promise.all(

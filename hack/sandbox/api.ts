@@ -417,7 +417,7 @@ export class ObjectAPI {
     }
     if (subresource === '') this.hooksOf(t).prepareUpdate?.(next, old, wctx);
     next = this.validate(t, next, old, wctx);
-    // Admission runs even when nothing changes, as kube's does; only the write is skipped.
+    // Admission runs even when nothing changes; only the write is skipped.
     await this.admit(t, 'UPDATE', subresource, next, old, name, namespace, wctx);
     const unchanged = deepEqual(next, old);
     if (wctx.dryRun || unchanged) return unchanged ? old : next;
@@ -476,20 +476,21 @@ export class ObjectAPI {
   ): Promise<{ object: KubeObject; gone: boolean }> {
     const old = this.read(t, namespace, name);
     const pre = (options.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
+    // kube's rest.BeforeDelete: a Conflict on the kind (not the resource), in its words.
     if (pre.uid && pre.uid !== old.metadata.uid) {
       throw errors.conflict(
         t.group,
-        t.resource,
+        t.kind,
         name,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`,
+        `the UID in the precondition (${pre.uid}) does not match the UID in record (${old.metadata.uid}). The object might have been deleted and then recreated`,
       );
     }
     if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
       throw errors.conflict(
         t.group,
-        t.resource,
+        t.kind,
         name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+        `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion}). The object might have been modified`,
       );
     }
     await this.admit(t, 'DELETE', '', null, old, name, namespace, wctx);

@@ -121,10 +121,13 @@ export const errors = {
       `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${describeCauses(causes)}`,
       { name, group, kind, causes },
     ),
-  tooManyRequests: (retryAfterSeconds: number) =>
-    new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', {
-      retryAfterSeconds,
-    }),
+  patchNotApplicable: () =>
+    new StatusError(
+      422,
+      'Invalid',
+      'the server rejected our request due to an error in our request',
+      {},
+    ),
   internal: (message: string) =>
     new StatusError(500, 'InternalError', `Internal error occurred: ${message}`),
 };

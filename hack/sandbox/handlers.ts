@@ -36,14 +36,24 @@ import type { IncludeObject } from './tables.ts';
 import { columnDefinitions, table, tableRow } from './tables.ts';
 import type { TokenAuthority } from './tokens.ts';
 import type { KubeObject, UserInfo } from './types.ts';
+import { ANONYMOUS, authorizeNonResource } from './users.ts';
 import { isRecord } from './util.ts';
 import { serveWatch } from './watch.ts';
 
 export interface HandlerOptions {
-  /** Concurrent non-watch requests before 429 TooManyRequests. */
-  maxInflight: number;
-  bookmarkIntervalMs: number;
   serverAddress: string;
+}
+
+const JWKS_TYPE = 'application/jwk-set+json';
+
+/** Whether an Accept header admits `type` (no header admits anything). */
+function accepts(accept: string | undefined, type: string): boolean {
+  if (!accept) return true;
+  const [major] = type.split('/');
+  return accept
+    .split(',')
+    .map((range) => range.split(';')[0]?.trim().toLowerCase())
+    .some((range) => range === type || range === '*/*' || range === `${major}/*`);
 }
 
 type ResourceInfo = Extract<ReturnType<typeof parseRequest>, { type: 'resource' }>;
@@ -65,7 +75,6 @@ export class Handlers {
   private readonly tokens: TokenAuthority;
   private readonly opts: HandlerOptions;
   private readonly lister: Lister;
-  private inflight = 0;
 
   constructor(api: ObjectAPI, tokens: TokenAuthority, opts: HandlerOptions) {
     this.api = api;
@@ -76,7 +85,6 @@ export class Handlers {
 
   async handle(req: IncomingMessage, res: ServerResponse) {
     const warnings: string[] = [];
-    let counted = false;
     try {
       const url = new URL(req.url ?? '/', 'https://sandbox');
       const q = url.searchParams;
@@ -85,26 +93,29 @@ export class Handlers {
         url.pathname,
         q.get('watch') === 'true' || q.get('watch') === '1',
       );
-      if (info.type === 'public') return this.servePublic(info.path, req, res);
       const user = await this.authenticate(req);
+      if (info.type !== 'resource') {
+        const denied = authorizeNonResource(
+          user,
+          (req.method ?? 'GET').toLowerCase(),
+          url.pathname,
+        );
+        if (denied) throw errors.forbidden(denied, {});
+      }
+      if (info.type === 'public') return this.servePublic(info.path, req, res);
       if (info.type === 'notFound') throw errors.pathNotFound();
       if (info.type === 'discovery') return this.serveDiscovery(info, req, res);
-      if (info.verb !== 'watch') {
-        if (this.inflight >= this.opts.maxInflight) throw errors.tooManyRequests(1);
-        this.inflight++;
-        counted = true;
-      }
       await this.serveResource(info, q, req, res, user, warnings);
     } catch (err) {
       setWarnings(res, warnings);
       sendError(res, err);
-    } finally {
-      if (counted) this.inflight--;
     }
   }
 
+  /** A bearer token that does not authenticate is a 401; no credentials at all, anonymous. */
   private async authenticate(req: IncomingMessage): Promise<UserInfo> {
-    const header = req.headers.authorization ?? '';
+    const header = req.headers.authorization;
+    if (header === undefined) return { ...ANONYMOUS, groups: [...ANONYMOUS.groups] };
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const user = m?.[1] ? await this.tokens.authenticate(m[1]) : null;
     if (!user) throw errors.unauthorized();
@@ -114,8 +125,15 @@ export class Handlers {
   private servePublic(path: string, req: IncomingMessage, res: ServerResponse) {
     if (path === 'version') return sendJSON(res, 200, BUILTIN_VERSION);
     if (['healthz', 'livez', 'readyz'].includes(path)) return sendRaw(res, 200, 'ok', 'text/plain');
-    if (path === 'openid/v1/jwks')
-      return sendJSON(res, 200, this.tokens.jwks(), 'application/jwk-set+json');
+    if (path === 'openid/v1/jwks') {
+      // kube serves the key set only as what it is: Accept: application/json gets a 406.
+      if (!accepts(req.headers.accept, JWKS_TYPE)) {
+        throw errors.notAcceptable(
+          `406: Not Acceptable\n\nAvailable representations: ${JWKS_TYPE}`,
+        );
+      }
+      return sendJSON(res, 200, this.tokens.jwks(), JWKS_TYPE);
+    }
     if (path === '.well-known/openid-configuration') {
       return sendJSON(res, 200, this.tokens.openIDConfiguration());
     }
@@ -243,12 +261,14 @@ export class Handlers {
           200,
           returnsObject
             ? object
-            : statusObject(200, '', '', {
-                name: info.name,
-                kind: t.resource,
-                group: t.group,
-                uid: object.metadata.uid,
-              }),
+            : // kube's delete Status: no code, and no group for the core group.
+              {
+                kind: 'Status',
+                apiVersion: 'v1',
+                metadata: {},
+                status: 'Success',
+                details: { name: info.name, kind: t.resource, uid: object.metadata.uid },
+              },
         );
       }
       case 'deletecollection': {
@@ -396,16 +416,13 @@ export class Handlers {
     const timeout = Number(q.get('timeoutSeconds') ?? '');
     const include = includeObject(q);
     const initialEvents = q.get('sendInitialEvents') === 'true';
-    if (
-      initialEvents &&
-      (q.get('allowWatchBookmarks') !== 'true' || q.get('resourceVersionMatch') !== 'NotOlderThan')
-    ) {
+    if (initialEvents && q.get('resourceVersionMatch') !== 'NotOlderThan') {
       throw errors.invalid('meta.k8s.io', 'ListOptions', '', [
         {
           reason: 'FieldValueForbidden',
-          field: 'sendInitialEvents',
+          field: 'resourceVersionMatch',
           message:
-            'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks',
+            'Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
         },
       ]);
     }
@@ -420,7 +437,6 @@ export class Handlers {
       timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : 1800,
       bookmarks: q.get('allowWatchBookmarks') === 'true',
       initialEvents,
-      bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
       ...(asTable
         ? {
             render: (json: string, first: boolean) => {

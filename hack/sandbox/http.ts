@@ -85,8 +85,5 @@ export function sendError(res: ServerResponse, err: unknown): void {
     err instanceof StatusError
       ? err
       : errors.internal(err instanceof Error ? err.message : String(err));
-  if (status.code === 429 && !res.headersSent) {
-    res.setHeader('Retry-After', String(status.details?.retryAfterSeconds ?? 1));
-  }
   sendJSON(res, status.code, status.toStatus());
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ObjectAPI } from './api.ts';
 import { crdHooks } from './crds.ts';
+import { eventHooks } from './events.ts';
 import { Handlers } from './handlers.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { NamespaceLifecycle, seedNamespaces } from './namespaces.ts';
@@ -33,12 +34,8 @@ export interface SandboxOptions {
   /** Where the kubeconfig is written; a fresh temp directory by default. */
   dir?: string;
   host?: '127.0.0.1';
-  /** Concurrent non-watch requests before 429 (kube's default max-requests-inflight is 400). */
-  maxInflight?: number;
   /** Watch events kept per resource for resume; older resourceVersions get 410 Expired. */
   watchHistory?: number;
-  /** How often watches that allow bookmarks get one (kube: about a minute). */
-  bookmarkIntervalMs?: number;
 }
 
 export interface Sandbox {
@@ -126,6 +123,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     'customresourcedefinitions.apiextensions.k8s.io',
     crdHooks(api, builtin('customresourcedefinitions', 'apiextensions.k8s.io')),
   );
+  api.hooks.set('events', eventHooks());
   api.hooks.set('deployments.apps', deploymentHooks());
   api.hooks.set('poddisruptionbudgets.policy', podDisruptionBudgetHooks());
   api.hooks.set('priorityclasses.scheduling.k8s.io', priorityClassHooks());
@@ -133,8 +131,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   seedPriorityClasses(api, builtin('priorityclasses', 'scheduling.k8s.io'));
 
   handlers = new Handlers(api, tokens, {
-    maxInflight: opts.maxInflight ?? 400,
-    bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
     serverAddress: `${host}:${port}`,
   });
 

@@ -141,6 +141,23 @@ export function validatePodSpec(spec: Obj, path: string): StatusCause[] {
         fieldError('FieldValueRequired', `${path}.containers[${i}].image`, 'Required value'),
       );
   });
+  // Every mount names a volume of the pod.
+  const volumes = new Set(arr(spec.volumes).map((v) => v.name));
+  for (const list of ['containers', 'initContainers']) {
+    arr(spec[list]).forEach((c, i) => {
+      arr(c.volumeMounts).forEach((m, j) => {
+        if (!volumes.has(m.name)) {
+          causes.push(
+            fieldError(
+              'FieldValueNotFound',
+              `${path}.${list}[${i}].volumeMounts[${j}].name`,
+              `Not found: ${JSON.stringify(m.name ?? '')}`,
+            ),
+          );
+        }
+      });
+    });
+  }
   return causes;
 }
 

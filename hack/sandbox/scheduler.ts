@@ -63,7 +63,8 @@ export function unfitReason(pod: V1Pod, node: V1Node): string | null {
 export type Placement = { node: string } | { unschedulable: string };
 
 /**
- * Picks the feasible node with the fewest pods (ties by name), or explains as kube does:
+ * Picks the feasible node with the fewest pods (ties by name), or explains in the shape of
+ * kube-scheduler's message (checked on the sandbox only):
  * "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 node(s) ...".
  */
 export function placePod(pod: V1Pod, nodes: V1Node[], podsPerNode: Map<string, number>): Placement {

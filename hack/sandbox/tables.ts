@@ -150,13 +150,10 @@ const containerField = (o: KubeObject, field: string) =>
     .map((c) => String(rec(c)[field] ?? ''))
     .join(',');
 
-/** kube's LAST SEEN of an event: "5m", or "5m (x3 over 10m)" when it repeated. */
+/** kube's LAST SEEN of an event (its count and first sighting are the wide columns). */
 function eventLastSeen(o: KubeObject): string {
   const first = o.firstTimestamp ?? o.eventTime;
-  const series = rec(o.series);
-  const last = series.lastObservedTime ?? o.lastTimestamp ?? first;
-  const count = Number(series.count ?? o.count ?? 1) || 1;
-  return count > 1 ? `${age(last)} (x${count} over ${age(first)})` : age(last);
+  return age(rec(o.series).lastObservedTime ?? o.lastTimestamp ?? first);
 }
 
 function eventSource(o: KubeObject): string {

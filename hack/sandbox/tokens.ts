@@ -213,7 +213,8 @@ export async function createTokenAuthority(
         ? (spec.audiences as string[])
         : apiAudiences;
       const verdict = await review(spec.token, wanted);
-      const status: Record<string, unknown> = { authenticated: false, user: {} };
+      // `authenticated` is omitempty in kube's TokenReviewStatus: absent when false.
+      const status: Record<string, unknown> = { user: {} };
       if (verdict.handled && verdict.user) {
         status.authenticated = true;
         status.user = verdict.user;

@@ -10,6 +10,11 @@ import type { AuthorizationRequest } from './tokens.ts';
 import type { KubeObject, StoreReader, UserInfo } from './types.ts';
 
 export const ADMIN_USERNAME = 'kubernetes-admin';
+/** Who a request without credentials is, as with kube-apiserver's default --anonymous-auth. */
+export const ANONYMOUS: UserInfo = {
+  username: 'system:anonymous',
+  groups: ['system:unauthenticated'],
+};
 export const SCHEDULER_USERNAME = 'system:kube-scheduler';
 const AUTHENTICATED = 'system:authenticated';
 
@@ -221,9 +226,7 @@ export function authorize(
   opts: AuthorizerOptions = {},
 ): string | null {
   if (user.groups.includes('system:masters')) return null;
-  // Non-resource requests (discovery, /version, /healthz, /openid/...) are open to all.
-  if (req.resource === '') return null;
-  if (allowedBy(BASIC_USER, req)) return null;
+  if (user.groups.includes(AUTHENTICATED) && allowedBy(BASIC_USER, req)) return null;
   const grants = (opts.grants ?? []).filter((g) =>
     g.subjects.some((s) => s === user.username || user.groups.includes(s)),
   );
@@ -239,4 +242,25 @@ export function authorize(
     );
   }
   return forbiddenReason(user, req);
+}
+
+/**
+ * kube's default ClusterRoles for non-resource paths: system:public-info-viewer (health
+ * and version, for everyone, anonymous included), system:discovery (API discovery and
+ * OpenAPI, for authenticated users) and system:service-account-issuer-discovery (the
+ * issuer's OIDC documents, for service accounts). Returns null when allowed, else kube's
+ * 403 message.
+ */
+export function authorizeNonResource(user: UserInfo, verb: string, path: string): string | null {
+  if (user.groups.includes('system:masters')) return null;
+  const top = path.split('/')[1] ?? '';
+  const exact =
+    ['healthz', 'livez', 'readyz', 'version'].includes(top) && path.split('/').length <= 2;
+  const allowed =
+    verb === 'get' &&
+    (exact ||
+      (user.groups.includes(AUTHENTICATED) &&
+        ['api', 'apis', 'openapi', 'version'].includes(top)) ||
+      (user.groups.includes('system:serviceaccounts') && ['openid', '.well-known'].includes(top)));
+  return allowed ? null : `forbidden: User "${user.username}" cannot ${verb} path "${path}"`;
 }

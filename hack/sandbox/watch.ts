@@ -22,12 +22,16 @@ export interface WatchRequest {
   resourceVersion: string | undefined;
   timeoutSeconds: number;
   bookmarks: boolean;
-  /** sendInitialEvents=true: the current state, then a bookmark marking its end. */
+  /** sendInitialEvents=true: the current state, then (bookmarks allowed) a bookmark marking its end. */
   initialEvents: boolean;
-  bookmarkIntervalMs: number;
   /** Renders an event's object (pre-serialized JSON) for the wire, e.g. as a Table. */
   render?: (json: string, first: boolean) => string;
 }
+
+/** kube's watch cache sends a watcher a bookmark about every minute... */
+const BOOKMARK_FREQUENCY_MS = 60_000;
+/** ...and one this long before the watch's timeout, so a client resumes from a fresh version. */
+const BOOKMARK_BEFORE_TIMEOUT_MS = 2_000;
 
 /** Keeps the sandbox from buffering without bound for a client that stopped reading. */
 const MAX_BUFFERED = 64 * 1024 * 1024;
@@ -73,7 +77,8 @@ export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): 
         apiVersion: w.apiVersion,
         metadata: {
           resourceVersion: String(store.currentRV),
-          ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
+          creationTimestamp: null,
+          ...(initialEventsEnd ? { annotations: initialEventsEndAnnotations(w) } : {}),
         },
       }),
     );
@@ -88,7 +93,7 @@ export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): 
   };
   if (fromRV === undefined) {
     for (const e of store.list(w.resourceKey, w.namespace)) if (matches(e)) send('ADDED', e.json);
-    if (w.initialEvents) bookmark(true);
+    if (w.initialEvents && w.bookmarks) bookmark(true);
   }
   const unsubscribe = store.subscribe(w.resourceKey, fromRV, onEvent);
   if (!unsubscribe) {
@@ -101,17 +106,42 @@ export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): 
   const timers: NodeJS.Timeout[] = [];
   function finish() {
     if (closed) return;
-    if (w.bookmarks && res.writableLength <= MAX_BUFFERED) bookmark();
     closed = true;
     unsubscribe?.();
     for (const t of timers) clearTimeout(t);
     res.end();
   }
+  const deadline = Date.now() + w.timeoutSeconds * 1000;
   timers.push(setTimeout(finish, w.timeoutSeconds * 1000));
-  if (w.bookmarks) timers.push(setInterval(() => bookmark(), w.bookmarkIntervalMs));
+  // kube's cacheWatcher.nextBookmarkTime: a minute from now, or 2 s before the deadline if
+  // that comes first; none once that moment has passed.
+  const scheduleBookmark = () => {
+    const now = Date.now();
+    const at = Math.min(now + BOOKMARK_FREQUENCY_MS, deadline - BOOKMARK_BEFORE_TIMEOUT_MS);
+    if (at <= now) return;
+    timers.push(
+      setTimeout(() => {
+        bookmark();
+        scheduleBookmark();
+      }, at - now),
+    );
+  };
+  if (w.bookmarks) scheduleBookmark();
   res.on('close', () => {
     closed = true;
     unsubscribe?.();
     for (const t of timers) clearTimeout(t);
   });
+}
+
+/**
+ * The annotations of the bookmark that ends a watch-list's initial events: the marker, and
+ * (kube 1.33+) the blueprint of the list it stands for, base64 JSON as Go encodes it.
+ */
+function initialEventsEndAnnotations(w: WatchRequest): Record<string, string> {
+  const blueprint = `${JSON.stringify({ kind: `${w.kind}List`, apiVersion: w.apiVersion, metadata: {}, items: null })}\n`;
+  return {
+    'k8s.io/initial-events-end': 'true',
+    'kubernetes.io/initial-events-list-blueprint': Buffer.from(blueprint).toString('base64'),
+  };
 }

@@ -119,63 +119,72 @@ describe('Deployments', () => {
   it('merge containers, env, ports and volume mounts by their kube merge keys', async () => {
     const patch = (p: unknown) =>
       k('patch', 'deploy', 'web', '-n', ns, '--type=strategic', '-p', JSON.stringify(p));
-    const containers = (list: unknown[]) => ({
-      spec: { template: { spec: { containers: list } } },
-    });
-    expect((await patch(containers([{ name: 'sidecar', image: 'busybox:1.36' }]))).code).toBe(0);
+    const podSpec = (spec: unknown) => ({ spec: { template: { spec } } });
     expect(
-      (
-        await patch(
-          containers([
-            {
-              name: 'app',
-              env: [{ name: 'A', value: '1' }],
-              ports: [{ containerPort: 8443 }],
-              volumeMounts: [{ name: 'tls', mountPath: '/tls' }],
-            },
-          ]),
-        )
-      ).code,
+      (await patch(podSpec({ containers: [{ name: 'sidecar', image: 'busybox:1.36' }] }))).code,
     ).toBe(0);
-    const second = await patch({
-      spec: {
-        template: {
-          spec: {
-            volumes: [{ name: 'tls', emptyDir: {} }],
-            containers: [
-              {
-                name: 'app',
-                env: [{ name: 'B', value: '2' }],
-                ports: [{ containerPort: 8080, name: 'metrics' }],
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
+    // A mount names a volume of the pod: kube refuses one whose volume is missing.
+    const orphan = await patch(
+      podSpec({
+        containers: [{ name: 'app', volumeMounts: [{ name: 'tls', mountPath: '/tls' }] }],
+      }),
+    );
+    expect(orphan.code).not.toBe(0);
+    expect(orphan.stderr).toContain(
+      'spec.template.spec.containers[1].volumeMounts[0].name: Not found: "tls"',
+    );
+    const first = await patch(
+      podSpec({
+        volumes: [{ name: 'tls', emptyDir: {} }],
+        containers: [
+          {
+            name: 'app',
+            env: [{ name: 'A', value: '1' }],
+            ports: [{ containerPort: 8443 }],
+            volumeMounts: [{ name: 'tls', mountPath: '/tls' }],
           },
-        },
-      },
-    });
+        ],
+      }),
+    );
+    expect(first.stderr).toBe('');
+    const second = await patch(
+      podSpec({
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+        containers: [
+          {
+            name: 'app',
+            env: [{ name: 'B', value: '2' }],
+            ports: [{ containerPort: 8080, name: 'metrics' }],
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          },
+        ],
+      }),
+    );
     expect(second.stderr).toBe('');
     const d = await getJSON('deploy', 'web', '-n', ns);
-    const byName = Object.fromEntries(
-      (d.spec.template.spec.containers as { name: string }[]).map((c) => [c.name, c]),
-    );
-    expect(Object.keys(byName).sort()).toEqual(['app', 'sidecar']);
-    expect(byName.app).toMatchObject({
+    const spec = d.spec.template.spec;
+    // kube's order: an item a patch adds goes before the stored items the patch left alone.
+    expect((spec.containers as { name: string }[]).map((c) => c.name)).toEqual(['sidecar', 'app']);
+    expect(spec.volumes).toEqual([
+      { name: 'tmp', emptyDir: {} },
+      { name: 'tls', emptyDir: {} },
+    ]);
+    expect(spec.containers[1]).toMatchObject({
       image: 'nginx:1.27',
       env: [
-        { name: 'A', value: '1' },
         { name: 'B', value: '2' },
+        { name: 'A', value: '1' },
       ],
       ports: [
-        { containerPort: 8443, protocol: 'TCP' },
         { containerPort: 8080, name: 'metrics', protocol: 'TCP' },
+        { containerPort: 8443, protocol: 'TCP' },
       ],
       volumeMounts: [
-        { name: 'tls', mountPath: '/tls' },
         { name: 'tmp', mountPath: '/tmp' },
+        { name: 'tls', mountPath: '/tls' },
       ],
     });
-    // Spec changes move the generation; three patches, three steps.
+    // Spec changes move the generation; three patches made, three steps.
     expect(d.metadata.generation).toBe(4);
   });
 
@@ -189,18 +198,27 @@ describe('Deployments', () => {
       ]),
     );
     expect(first.stdout).toContain('deployment.apps/web configured');
+    const envOf = async () => {
+      const d = await getJSON('deploy', 'web', '-n', ns);
+      return d.spec.template.spec.containers.find((c: { name: string }) => c.name === 'app').env;
+    };
+    // kubectl's three-way patch sends the applied order ($setElementOrder): A before C, and
+    // B, which only the server had and which was stored before A, stays first.
+    expect(await envOf()).toEqual([
+      { name: 'B', value: '2' },
+      { name: 'A', value: '1' },
+      { name: 'C', value: '3' },
+    ]);
     expect((await apply(app([{ name: 'A', value: '1' }]))).stdout).toContain('configured');
     const d = await getJSON('deploy', 'web', '-n', ns);
     const names = (d.spec.template.spec.containers as { name: string }[]).map((c) => c.name);
-    expect(names.sort()).toEqual(['app', 'sidecar']);
-    const container = d.spec.template.spec.containers.find(
-      (c: { name: string }) => c.name === 'app',
-    );
+    expect(names).toEqual(['sidecar', 'app']);
+    const container = d.spec.template.spec.containers[1];
     expect(container.image).toBe('nginx:1.28');
     // B came from a patch, not from apply: a later apply leaves it; C was applied, then dropped.
     expect(container.env).toEqual([
-      { name: 'A', value: '1' },
       { name: 'B', value: '2' },
+      { name: 'A', value: '1' },
     ]);
   });
 
@@ -241,7 +259,10 @@ describe('Deployments', () => {
     bad.metadata.name = 'mismatch';
     const r = await apply(bad);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('`selector` does not match template `labels`');
+    // The labels as Go's %v prints a map.
+    expect(r.stderr).toContain(
+      'spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`',
+    );
   });
 });
 

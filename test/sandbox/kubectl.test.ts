@@ -197,33 +197,60 @@ describe('kubectl', () => {
     expect(out.status?.authenticated ?? false).toBe(false);
   });
 
-  it("prints events with kube's columns", async () => {
-    const event = yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: 'n1.drift', namespace: ns },
-      involvedObject: { apiVersion: 'v1', kind: 'Node', name: 'n1' },
-      reason: 'TrustLost',
-      message: 'node n1 drifted',
-      type: 'Warning',
-      count: 3,
-      firstTimestamp: new Date(Date.now() - 600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
-      lastTimestamp: new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'),
-      source: { component: 'trustgate' },
-    });
-    expect((await cluster.kubectl(['create', '-f', '-'], { input: event })).code).toBe(0);
-    const r = await k('get', 'events', '-n', ns);
-    const [head, ...rows] = r.stdout.trim().split('\n');
-    expect(head?.trim().split(/\s{2,}/)).toEqual([
-      'LAST SEEN',
-      'TYPE',
-      'REASON',
-      'OBJECT',
-      'MESSAGE',
-    ]);
-    expect(rows.find((row) => row.includes('TrustLost'))).toMatch(
-      /^\S+ \(x3 over \S+\)\s+Warning\s+TrustLost\s+node\/n1\s+node n1 drifted$/,
+  it("keeps events in their object's namespace and prints them with kube's columns", async () => {
+    // An event about a cluster-scoped object (a Node) lives in "default", as kube requires.
+    const name = uniqueName('n1.drift');
+    const event = (namespace: string) =>
+      yaml.dump({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Node', name: 'n1' },
+        reason: 'TrustLost',
+        message: 'node n1 drifted',
+        type: 'Warning',
+        count: 3,
+        firstTimestamp: new Date(Date.now() - 600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        lastTimestamp: new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        source: { component: 'trustgate' },
+      });
+    const misplaced = await cluster.kubectl(['create', '-f', '-'], { input: event(ns) });
+    expect(misplaced.code).not.toBe(0);
+    expect(misplaced.stderr).toContain(
+      'involvedObject.namespace: Invalid value: "": does not match event.namespace',
     );
+    const created = await cluster.kubectl(['create', '-f', '-'], { input: event('default') });
+    expect(created.stderr).toBe('');
+    try {
+      const only = ['-n', 'default', '--field-selector', `metadata.name=${name}`];
+      const r = await k('get', 'events', ...only);
+      const [head, row] = r.stdout.trim().split('\n');
+      expect(head?.trim().split(/\s{2,}/)).toEqual([
+        'LAST SEEN',
+        'TYPE',
+        'REASON',
+        'OBJECT',
+        'MESSAGE',
+      ]);
+      expect(row).toMatch(/^\d+s\s+Warning\s+TrustLost\s+node\/n1\s+node n1 drifted$/);
+      const wide = await k('get', 'events', ...only, '-o', 'wide');
+      const [wideHead, wideRow] = wide.stdout.trim().split('\n');
+      expect(wideHead?.trim().split(/\s{2,}/)).toEqual([
+        'LAST SEEN',
+        'TYPE',
+        'REASON',
+        'OBJECT',
+        'SUBOBJECT',
+        'SOURCE',
+        'MESSAGE',
+        'FIRST SEEN',
+        'COUNT',
+        'NAME',
+      ]);
+      expect(wideRow).toMatch(/\s+node n1 drifted\s+10m\s+3\s+\S+$/);
+    } finally {
+      await k('delete', 'event', name, '-n', 'default');
+    }
   });
 
   it('deletes, and reports NotFound for what is gone', async () => {

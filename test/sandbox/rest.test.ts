@@ -9,7 +9,7 @@ import {
   setHeaderOptions,
   type V1ConfigMap,
 } from '@kubernetes/client-node';
-import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { createNamespace, startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { eventually, rawRequest, uniqueName } from './support.ts';
 
 let cluster: TestCluster;
@@ -29,7 +29,8 @@ const status = async (p: Promise<unknown>) => {
 beforeAll(async () => {
   cluster = await startTestCluster();
   core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: ns } } });
+  // Its pods use the default ServiceAccount: wait for it.
+  await createNamespace(cluster, ns);
   const crds = await cluster.kubectl(['apply', '-f', 'crds/']);
   expect(crds.code).toBe(0);
   const wait = await cluster.kubectl([
@@ -56,6 +57,13 @@ describe('object metadata and optimistic concurrency', () => {
     });
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata?.creationTimestamp).toBeDefined();
+    // metav1.Time goes on the wire as RFC 3339 with whole seconds.
+    const raw = await rawRequest(
+      cluster.kubeConfig,
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps/meta`,
+    );
+    expect(raw.json.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const updated = await core.replaceNamespacedConfigMap({
       name: 'meta',
       namespace: ns,
@@ -63,6 +71,12 @@ describe('object metadata and optimistic concurrency', () => {
     });
     expect(updated.metadata?.resourceVersion).not.toBe(created.metadata?.resourceVersion);
     expect(updated.metadata?.uid).toBe(created.metadata?.uid);
+    // A patch that changes nothing writes nothing: the version stays.
+    const same = await core.patchNamespacedConfigMap(
+      { name: 'meta', namespace: ns, body: { data: { a: '2' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(same.metadata?.resourceVersion).toBe(updated.metadata?.resourceVersion);
   });
 
   it('rejects an update carrying a stale resourceVersion with 409 Conflict', async () => {
@@ -243,10 +257,35 @@ describe('patches', () => {
       { name: 'patched', namespace: ns, body: [{ op: 'remove', path: '/metadata/finalizers' }] },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
+    // A JSON patch that does not apply is a 422 with kube's generic message, nothing else.
+    for (const op of [
+      { op: 'remove', path: '/data/nope' },
+      { op: 'test', path: '/data/a', value: 'other' },
+      { op: 'add', path: '/nope/x', value: '1' },
+    ]) {
+      const res = await rawRequest(
+        cluster.kubeConfig,
+        'PATCH',
+        `/api/v1/namespaces/${ns}/configmaps/patched`,
+        JSON.stringify([op]),
+        { 'content-type': 'application/json-patch+json' },
+      );
+      expect(res.json).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server rejected our request due to an error in our request',
+        reason: 'Invalid',
+        details: {},
+        code: 422,
+      });
+    }
   });
 
-  it('merges node taints by key and deletes one with $patch: delete', async () => {
+  it('replaces node taints whole (no merge key), merges addresses by type, new items first', async () => {
     const name = uniqueName('node');
+    const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
     await core.createNode({
       body: {
         metadata: { name },
@@ -259,34 +298,94 @@ describe('patches', () => {
       },
     });
     try {
-      const added = await core.patchNode(
+      // kube's NodeSpec.taints has no patchStrategy: a strategic merge patch replaces the list.
+      const replaced = await core.patchNode(
         { name, body: { spec: { taints: [{ key: 'c', value: 'v', effect: 'NoExecute' }] } } },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        smp,
       );
-      expect(added.spec?.taints?.map((t) => t.key)).toEqual(['a', 'b', 'c']);
-      const removed = await core.patchNode(
-        { name, body: { spec: { taints: [{ key: 'a', $patch: 'delete' }] } } },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      expect(replaced.spec?.taints).toEqual([{ key: 'c', value: 'v', effect: 'NoExecute' }]);
+      // NodeStatus.addresses merges by type: a new item goes before what the patch left
+      // alone, and $patch: delete removes one by its key.
+      const status = (addresses: unknown[]) => ({ name, body: { status: { addresses } } });
+      await core.patchNodeStatus(
+        status([
+          { type: 'InternalIP', address: '10.0.0.1' },
+          { type: 'Hostname', address: name },
+        ]),
+        smp,
       );
-      expect(removed.spec?.taints?.map((t) => t.key)).toEqual(['b', 'c']);
+      const added = await core.patchNodeStatus(
+        status([{ type: 'ExternalIP', address: '192.0.2.1' }]),
+        smp,
+      );
+      expect(added.status?.addresses?.map((a) => a.type)).toEqual([
+        'ExternalIP',
+        'InternalIP',
+        'Hostname',
+      ]);
+      const removed = await core.patchNodeStatus(
+        status([{ type: 'InternalIP', $patch: 'delete' }]),
+        smp,
+      );
+      expect(removed.status?.addresses).toEqual([
+        { type: 'ExternalIP', address: '192.0.2.1' },
+        { type: 'Hostname', address: name },
+      ]);
     } finally {
       await core.deleteNode({ name });
+    }
+  });
+
+  it('merges a set of finalizers: new ones first, then the rest in stored order', async () => {
+    const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+    const fin = (names: string[]) => names.map((n) => `example.com/${n}`);
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'finset', finalizers: fin(['x', 'y']) } },
+    });
+    try {
+      const patch = (finalizers: string[]) =>
+        core.patchNamespacedConfigMap(
+          { name: 'finset', namespace: ns, body: { metadata: { finalizers } } },
+          smp,
+        );
+      expect((await patch(fin(['z']))).metadata?.finalizers).toEqual(fin(['z', 'x', 'y']));
+      expect((await patch(fin(['y', 'w']))).metadata?.finalizers).toEqual(
+        fin(['z', 'x', 'y', 'w']),
+      );
+    } finally {
+      await core.patchNamespacedConfigMap(
+        { name: 'finset', namespace: ns, body: { metadata: { finalizers: null } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
     }
   });
 });
 
 describe('lists', () => {
   const listNs = uniqueName('lists');
+  // Every object this block makes carries `set`, and its lists select on it: a real
+  // namespace also holds what controllers put there (kube-root-ca.crt, from
+  // kube-controller-manager's root-CA publisher, a moment after the namespace).
+  const set = { set: listNs };
+  const inSet = `set=${listNs}`;
   beforeAll(async () => {
     await core.createNamespace({ body: { metadata: { name: listNs } } });
     for (let i = 0; i < 7; i++) {
       await core.createNamespacedConfigMap({
         namespace: listNs,
         body: {
-          metadata: { name: `cm-${i}`, labels: { tier: i % 2 ? 'odd' : 'even', idx: String(i) } },
+          metadata: {
+            name: `cm-${i}`,
+            labels: { ...set, tier: i % 2 ? 'odd' : 'even', idx: String(i) },
+          },
         },
       });
     }
+    await core.createNamespacedConfigMap({
+      namespace: listNs,
+      body: { metadata: { name: 'plain', labels: set } },
+    });
     await core.createNamespacedSecret({
       namespace: listNs,
       body: {
@@ -313,9 +412,9 @@ describe('lists', () => {
     expect(names(set.items)).toEqual(['cm-5']);
     const exists = await core.listNamespacedConfigMap({
       namespace: listNs,
-      labelSelector: '!tier',
+      labelSelector: `${inSet},!tier`,
     });
-    expect(names(exists.items)).toEqual(['kube-root-ca.crt']);
+    expect(names(exists.items)).toEqual(['plain']);
     const byName = await core.listNamespacedConfigMap({
       namespace: listNs,
       fieldSelector: 'metadata.name=cm-3',
@@ -350,6 +449,7 @@ describe('lists', () => {
     do {
       const page = await core.listNamespacedConfigMap({
         namespace: listNs,
+        labelSelector: inSet,
         limit: 3,
         _continue: token,
       });
@@ -361,20 +461,11 @@ describe('lists', () => {
       if (seen.length === 3) {
         await core.createNamespacedConfigMap({
           namespace: listNs,
-          body: { metadata: { name: 'cm-late' } },
+          body: { metadata: { name: 'cm-late', labels: set } },
         });
       }
     } while (token);
-    expect(seen).toEqual([
-      'cm-0',
-      'cm-1',
-      'cm-2',
-      'cm-3',
-      'cm-4',
-      'cm-5',
-      'cm-6',
-      'kube-root-ca.crt',
-    ]);
+    expect(seen).toEqual(['cm-0', 'cm-1', 'cm-2', 'cm-3', 'cm-4', 'cm-5', 'cm-6', 'plain']);
     expect(versions.size).toBe(1);
   });
 });
@@ -466,16 +557,48 @@ describe('finalizers and namespace deletion', () => {
     expect(await status(core.readNamespacedConfigMap({ name: 'held', namespace: ns }))).toBe(404);
   });
 
-  it('honours delete preconditions', async () => {
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'pre' } } });
-    const res = await rawRequest(
+  it("honours delete preconditions, refusing in kube's words on the kind", async () => {
+    const created = await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'pre' } },
+    });
+    const path = `/api/v1/namespaces/${ns}/configmaps/pre`;
+    const otherUID = '00000000-0000-0000-0000-000000000000';
+    const byUID = await rawRequest(
       cluster.kubeConfig,
       'DELETE',
-      `/api/v1/namespaces/${ns}/configmaps/pre`,
-      JSON.stringify({ preconditions: { uid: '00000000-0000-0000-0000-000000000000' } }),
+      path,
+      JSON.stringify({ preconditions: { uid: otherUID } }),
     );
-    expect(res.status).toBe(409);
-    expect(res.json.message).toContain('Precondition failed: UID in precondition');
+    expect(byUID.status).toBe(409);
+    expect(byUID.json).toMatchObject({ reason: 'Conflict', details: { kind: 'ConfigMap' } });
+    expect(byUID.json.message).toBe(
+      `Operation cannot be fulfilled on ConfigMap "pre": the UID in the precondition (${otherUID}) does not match the UID in record (${created.metadata?.uid}). The object might have been deleted and then recreated`,
+    );
+    const byVersion = await rawRequest(
+      cluster.kubeConfig,
+      'DELETE',
+      path,
+      JSON.stringify({ preconditions: { resourceVersion: '1' } }),
+    );
+    expect(byVersion.status).toBe(409);
+    expect(byVersion.json.message).toBe(
+      `Operation cannot be fulfilled on ConfigMap "pre": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (${created.metadata?.resourceVersion}). The object might have been modified`,
+    );
+    const matching = await rawRequest(
+      cluster.kubeConfig,
+      'DELETE',
+      path,
+      JSON.stringify({ preconditions: { uid: created.metadata?.uid } }),
+    );
+    // A success Status: no message, no reason.
+    expect(matching.json).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name: 'pre', kind: 'configmaps', uid: created.metadata?.uid },
+    });
   });
 
   it('deleting a namespace removes what is in it', async () => {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { clusterCaPem } from '../support/cluster.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON of many shapes, inspected by tests
 type JsonObject = Record<string, any>;
@@ -21,6 +22,8 @@ export async function rawRequest(
   path: string,
   body?: string | Buffer,
   headers: Record<string, string> = {},
+  /** Send none of the kubeconfig's credentials (no client certificate, no token). */
+  withoutCredentials = false,
 ): Promise<RawResponse> {
   const server = new URL(kc.getCurrentCluster()?.server ?? '');
   const opts: https.RequestOptions = {
@@ -34,7 +37,12 @@ export async function rawRequest(
       ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }),
     },
   };
-  await kc.applyToHTTPSOptions(opts);
+  if (withoutCredentials) {
+    const ca = await clusterCaPem(kc);
+    if (ca) opts.ca = ca;
+  } else {
+    await kc.applyToHTTPSOptions(opts);
+  }
   // The caller's headers win, credentials included (to test a bad token).
   const merged = opts.headers as Record<string, string>;
   for (const [key, value] of Object.entries(headers)) {
@@ -78,12 +86,16 @@ export async function eventually<T>(
   }
 }
 
-/** Reads a watch stream (raw HTTPS) until `until` says stop or the server closes it. */
+/**
+ * Reads a watch stream (raw HTTPS) until `until` says stop or the server closes it.
+ * `onOpen` runs once the server has answered (its watch is registered by then).
+ */
 export async function readWatch(
   kc: KubeConfig,
   path: string,
   until: (events: { type: string; object: JsonObject }[]) => boolean,
   timeoutMs = 10_000,
+  onOpen?: () => Promise<unknown>,
 ): Promise<{ type: string; object: JsonObject }[]> {
   const server = new URL(kc.getCurrentCluster()?.server ?? '');
   const opts: https.RequestOptions = {
@@ -98,6 +110,7 @@ export async function readWatch(
     const events: { type: string; object: JsonObject }[] = [];
     let buffered = '';
     const req = https.request(opts, (res) => {
+      onOpen?.().catch(reject);
       res.on('data', (chunk: Buffer) => {
         buffered += chunk.toString('utf8');
         let nl = buffered.indexOf('\n');

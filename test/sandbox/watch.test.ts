@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, makeInformer, type V1ConfigMap } from '@kubernetes/client-node';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import { eventually, readWatch, uniqueName } from './support.ts';
+import { eventually, rawRequest, readWatch, uniqueName } from './support.ts';
 
 let cluster: TestCluster;
 let core: CoreV1Api;
@@ -12,8 +12,14 @@ const ns = uniqueName('watch');
 const cmPath = `/api/v1/namespaces/${ns}/configmaps`;
 
 beforeAll(async () => {
-  // A short history in the sandbox so "too old" is reachable; a real cluster compacts.
-  cluster = await startTestCluster({ watchHistory: 40, bookmarkIntervalMs: 200 });
+  cluster = await startTestCluster({
+    // A short history in the sandbox so "too old" is reachable; a real cluster compacts.
+    watchHistory: 40,
+    // Watch-list (sendInitialEvents) is beta and off by default in kube v1.33 alone (on in
+    // v1.32, and from v1.34 on, like the v1.35 the sandbox reports): the real tier's
+    // v1.33 kube-apiserver gets the gate turned on, so the test checks kube's own.
+    apiServerFlags: ['--feature-gates=WatchList=true'],
+  });
   core = cluster.kubeConfig.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: ns } } });
 }, 30_000);
@@ -97,27 +103,64 @@ describe('watch', () => {
   });
 
   it('ends the initial state of a watch-list with a bookmark', async () => {
+    const watchList = `${cmPath}?watch=true&sendInitialEvents=true&fieldSelector=metadata.name%3Dw2`;
+    const unmatched = await rawRequest(cluster.kubeConfig, 'GET', watchList);
+    expect(unmatched.status).toBe(422);
+    expect(unmatched.json.message).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    );
     const events = await readWatch(
       cluster.kubeConfig,
-      `${cmPath}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&fieldSelector=metadata.name%3Dw2`,
+      `${watchList}&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan`,
       (evs) => evs.some((e) => e.type === 'BOOKMARK'),
     );
-    expect(events[0]?.type).toBe('ADDED');
-    const bookmark = events.find((e) => e.type === 'BOOKMARK');
-    expect(bookmark?.object.metadata.annotations).toEqual({ 'k8s.io/initial-events-end': 'true' });
-    expect(bookmark?.object.metadata.resourceVersion).toBeTruthy();
+    expect(events.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK']);
+    expect(events[0]?.object.metadata.name).toBe('w2');
+    const { annotations, resourceVersion } = events[1]?.object.metadata ?? {};
+    expect(resourceVersion).toBeTruthy();
+    expect(Object.keys(annotations).sort()).toEqual([
+      'k8s.io/initial-events-end',
+      'kubernetes.io/initial-events-list-blueprint',
+    ]);
+    expect(annotations['k8s.io/initial-events-end']).toBe('true');
+    const blueprint = Buffer.from(
+      annotations['kubernetes.io/initial-events-list-blueprint'],
+      'base64',
+    );
+    expect(JSON.parse(blueprint.toString())).toEqual({
+      kind: 'ConfigMapList',
+      apiVersion: 'v1',
+      metadata: {},
+      items: null,
+    });
   });
 
-  it('sends periodic bookmarks when asked (sandbox: interval set to 200 ms)', async () => {
-    if (!cluster.sandbox) return; // kube's bookmark period is about a minute
+  it('sends a bookmark shortly before the watch times out', async () => {
+    // kube's watch cache sends a bookmark 2 s before a watch's timeout (and about every
+    // minute) once it has seen a version newer than what the watch has been sent: here,
+    // a ConfigMap written after the watch opened.
     const list = await core.listNamespacedConfigMap({ namespace: ns, limit: 1 });
+    const started = Date.now();
     const events = await readWatch(
       cluster.kubeConfig,
-      `${cmPath}?watch=true&allowWatchBookmarks=true&resourceVersion=${list.metadata?.resourceVersion}`,
-      (evs) => evs.filter((e) => e.type === 'BOOKMARK').length >= 2,
+      `${cmPath}?watch=true&allowWatchBookmarks=true&timeoutSeconds=5&fieldSelector=metadata.name%3Dbm&resourceVersion=${list.metadata?.resourceVersion}`,
+      () => false,
+      20_000,
+      () => core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'bm' } } }),
     );
-    expect(events.filter((e) => e.type === 'BOOKMARK')).toHaveLength(2);
-  });
+    const elapsed = Date.now() - started;
+    expect(events[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'bm' } } });
+    const rest = events.slice(1);
+    expect(rest.length).toBeGreaterThan(0);
+    for (const e of rest) {
+      expect(e.type).toBe('BOOKMARK');
+      expect(e.object).toMatchObject({ kind: 'ConfigMap', apiVersion: 'v1' });
+      expect(e.object.metadata.resourceVersion).toBeTruthy();
+    }
+    // The stream ended on its timeout, not before the bookmark's moment.
+    expect(elapsed).toBeGreaterThanOrEqual(4_500);
+    expect(elapsed).toBeLessThan(15_000);
+  }, 30_000);
 
   it('closes the stream after timeoutSeconds', async () => {
     const started = Date.now();

@@ -15,6 +15,7 @@ import { type ControlPlane, startControlPlane } from '../../hack/envtest/control
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../hack/sandbox/index.ts';
 import { type Scheduler, startScheduler } from '../../hack/sandbox/scheduler.ts';
 import { ensureTools } from '../../hack/tools.ts';
+import { isNotFound, KubeClient } from '../../operator/kube/rest.ts';
 import { requestNodeCredentials } from './node-credentials.ts';
 
 export interface KubectlResult {
@@ -28,6 +29,12 @@ export type Tier = 'sandbox' | 'real' | 'external';
 export interface TestClusterOptions extends SandboxOptions {
   /** Something binds pending pods: kube-scheduler, or the sandbox's scheduler. */
   scheduler?: boolean;
+  /**
+   * Extra kube-apiserver flags (`--flag=value`) for the real tier's control plane, for a
+   * file that needs a server setting the sandbox has (or that kube has off by default);
+   * say why where it is used. Ignored on the sandbox and on an existing cluster.
+   */
+  apiServerFlags?: string[];
 }
 
 export interface TestCluster {
@@ -78,6 +85,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       assets: process.env.KUBEBUILDER_ASSETS as string,
       controllerManager: true,
       scheduler: opts.scheduler,
+      apiServerFlags: opts.apiServerFlags,
     });
     kubeconfigPath = controlPlane.adminKubeconfigPath;
   } else {
@@ -185,6 +193,44 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       await rm(cacheDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Creates namespace `name` and waits for its "default" ServiceAccount: kube's
+ * service-account controller (in kube-controller-manager) adds it a moment after the
+ * namespace, and until then the ServiceAccount admission plugin refuses pods that use it
+ * ('error looking up service account NS/default'). A test that creates pods in a new
+ * namespace starts with this.
+ */
+export async function createNamespace(
+  cluster: Pick<TestCluster, 'kubeConfig'>,
+  name: string,
+  labels?: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const client = new KubeClient(cluster.kubeConfig);
+  try {
+    await client.create('/api/v1/namespaces', {
+      metadata: { name, ...(labels ? { labels } : {}) },
+    });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = await client
+        .get(`/api/v1/namespaces/${name}/serviceaccounts/default`)
+        .then(() => true)
+        .catch((err: unknown) => {
+          if (isNotFound(err)) return false;
+          throw err;
+        });
+      if (found) return;
+      if (Date.now() > deadline) {
+        throw new Error(`namespace ${name}: no "default" ServiceAccount after ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    client.close();
+  }
 }
 
 /** The CA an external kubeconfig trusts (for tests that build their own clients). */

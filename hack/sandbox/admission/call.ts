@@ -1,6 +1,6 @@
-// One HTTPS POST to a webhook with kube-apiserver's client behaviour: TLS verified against
+// One HTTPS POST to a webhook, modelled on kube-apiserver's client: TLS verified against
 // the caBundle (or the system roots), `?timeout=Ns` on the URL, a hard deadline, and errors
-// worded like Go's net/http ones so messages read as kube's do.
+// worded like Go's net/http ones.
 import https from 'node:https';
 import { isIP } from 'node:net';
 
@@ -20,7 +20,7 @@ export class WebhookCallError extends Error {}
 
 const MAX_RESPONSE_BYTES = 3 * 1024 * 1024;
 
-// Kept-alive connections, as kube-apiserver keeps them: a TLS handshake per call would
+// Kept-alive connections: a TLS handshake per call would
 // dominate the cost of admission. The agent pools by host, port, CA and server name.
 const agent = new https.Agent({ keepAlive: true, maxSockets: 64, timeout: 60_000 });
 
@@ -98,7 +98,7 @@ export function postReview(
         },
         ca: endpoint.caPem,
         // Node checks the certificate against servername (else the host): for a mapped
-        // service that is <svc>.<ns>.svc, as kube's dialer does. SNI takes no IP address.
+        // service that is <svc>.<ns>.svc. SNI takes no IP address.
         servername: isIP(endpoint.serverName) ? undefined : endpoint.serverName,
         agent,
       },

@@ -1,5 +1,5 @@
-// AdmissionReview request building and response checking, as kube-apiserver's webhook
-// request package does it. Pure: no I/O.
+// AdmissionReview request building and response checking, modelled on kube-apiserver's
+// webhook request package (checked on the sandbox only). Pure: no I/O.
 import type { AdmissionAttributes } from '../admission.ts';
 import type { KubeObject } from '../types.ts';
 import type { AdmissionStatus, Invocation } from './types.ts';
@@ -20,7 +20,7 @@ function versioned(obj: KubeObject | null, invocation: Invocation): KubeObject |
   return { ...obj, apiVersion };
 }
 
-/** The AdmissionReview body kube POSTs to a webhook (field order and omissions as kube's). */
+/** The AdmissionReview body POSTed to a webhook (field order and omissions after kube's). */
 export function buildAdmissionReview(
   reviewVersion: string,
   uid: string,
@@ -63,7 +63,7 @@ export interface WebhookVerdict {
 export class InvalidReviewResponse extends Error {}
 
 /**
- * Checks a webhook's decoded response the way kube does (apiVersion/kind, response present,
+ * Checks a webhook's decoded response (apiVersion/kind, response present,
  * uid echoed, no patch from a validating webhook) and extracts the verdict.
  */
 export function verifyAdmissionResponse(

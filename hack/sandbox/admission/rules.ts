@@ -1,4 +1,4 @@
-// Which webhooks a request goes to, decided as kube-apiserver's generic webhook source does
+// Which webhooks a request goes to, modelled on kube-apiserver's generic webhook source
 // (namespaceSelector, then objectSelector, then rules, then Equivalent resources). Pure.
 import type { AdmissionAttributes } from '../admission.ts';
 import type { GroupVersionResource, KubeObject } from '../types.ts';
@@ -151,7 +151,7 @@ function guarded(verdict: () => SelectorVerdict): SelectorVerdict {
 
 /**
  * Whether `hook` is called for the request, and with which resource/kind. Selector errors
- * only surface when the rules match (kube does not fail requests a webhook does not cover).
+ * only surface when the rules match: a request a webhook does not cover is not failed.
  */
 export function matchWebhook(
   hook: ValidatingWebhook,

@@ -19,7 +19,7 @@ export interface TokenSigner {
 }
 
 /** kube's keyIDFromPublicKey: base64url(SHA-256(DER SubjectPublicKeyInfo)). */
-async function keyIdOf(publicKey: webcrypto.CryptoKey): Promise<string> {
+export async function keyIdOf(publicKey: webcrypto.CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('spki', publicKey);
   return createHash('sha256').update(Buffer.from(der)).digest('base64url');
 }

@@ -35,7 +35,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   const runArgs = await chartRunArgs();
   console.log(`trustgate run ${runArgs.join(' ')} (the chart's arguments; loopback ports)`);
   await warmCompileCache(); // as the image build does
-  const sandbox = await startSandbox({ maxInflight: 2000 });
+  const sandbox = await startSandbox();
   const client = new KubeClient(await loadClusterAccess(sandbox.kubeconfigPath));
   const crds = path.join(ROOT, 'crds');
   for (const file of (await readdir(crds)).filter((f) => f.endsWith('.yaml'))) {

@@ -3,7 +3,12 @@ import { describe, expect, it } from '@jest/globals';
 import type { AdmissionAttributes } from '../../../hack/sandbox/admission.ts';
 import { nodeRestriction } from '../../../hack/sandbox/identity/node-restriction.ts';
 import type { AuthorizationRequest } from '../../../hack/sandbox/tokens.ts';
-import { authorize, StaticUsers } from '../../../hack/sandbox/users.ts';
+import {
+  ANONYMOUS,
+  authorize,
+  authorizeNonResource,
+  StaticUsers,
+} from '../../../hack/sandbox/users.ts';
 import { FakeStore, pod, R } from './fake-store.ts';
 
 const store = new FakeStore();
@@ -71,7 +76,20 @@ describe('authorize', () => {
         store,
       ),
     ).toBeNull();
-    expect(authorize(sa, req({ resource: '' }), store)).toBeNull();
+  });
+
+  it("gives non-resource paths to kube's default roles: public info, discovery, issuer", () => {
+    expect(authorizeNonResource(ANONYMOUS, 'get', '/version')).toBeNull();
+    expect(authorizeNonResource(ANONYMOUS, 'get', '/readyz')).toBeNull();
+    expect(authorizeNonResource(ANONYMOUS, 'get', '/api')).toBe(
+      'forbidden: User "system:anonymous" cannot get path "/api"',
+    );
+    expect(authorizeNonResource(sa, 'get', '/apis/apps/v1')).toBeNull();
+    expect(authorizeNonResource(sa, 'get', '/openid/v1/jwks')).toBeNull();
+    const node = { username: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] };
+    expect(authorizeNonResource(node, 'get', '/openid/v1/jwks')).toBe(
+      'forbidden: User "system:node:n1" cannot get path "/openid/v1/jwks"',
+    );
   });
 
   it('applies extra grants to their subjects only', () => {

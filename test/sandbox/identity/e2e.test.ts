@@ -1,12 +1,16 @@
 // Identity end to end through the API over HTTPS: TokenRequest, TokenReview, kubelet
 // identities, legacy Secret tokens and authorization, as a client sees them. Runs on the
-// sandbox, or on a real cluster when KUBECONFIG / TRUSTGATE_TEST_KUBECONFIG is set (the
-// kubelet-identity cases need the sandbox's node tokens and are skipped there).
-import { randomBytes } from 'node:crypto';
+// sandbox and unchanged on a real cluster: kubelets are played with the cluster's own
+// kubelet credentials (cluster.nodeKubeConfig), and where kube-apiserver caches a token's
+// authentication (about 10 s) the test waits for the cache to let go.
+import { randomBytes, type webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createLocalJWKSet, importJWK, jwtVerify } from 'jose';
+import { keyIdOf } from '../../../hack/sandbox/identity/signer.ts';
 import type { TestCluster } from '../../support/cluster.ts';
-import { eventually, kubeRequest, onSandbox, startCluster } from './raw.ts';
+import { eventually } from '../support.ts';
+import { kubeRequest, startCluster } from './raw.ts';
 
 let cluster: TestCluster;
 let issuer: string;
@@ -21,9 +25,31 @@ const admin = (method: string, path: string, body?: unknown) =>
   kubeRequest(cluster.kubeConfig, undefined, method, path, body);
 const as = (token: string, method: string, path: string, body?: unknown, contentType?: string) =>
   kubeRequest(cluster.kubeConfig, token, method, path, body, contentType);
-const nodeToken = (node: string) => cluster.sandbox?.nodeToken(node) ?? '';
-const asNode = (node: string, method: string, path: string, body?: unknown, contentType?: string) =>
-  as(nodeToken(node), method, path, body, contentType);
+const nodeConfigs = new Map<string, Promise<KubeConfig>>();
+/** A request as the kubelet of `node`, with the credentials the cluster gives kubelets. */
+const asNode = async (
+  node: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType?: string,
+) => {
+  if (!nodeConfigs.has(node)) nodeConfigs.set(node, cluster.nodeKubeConfig(node));
+  const kc = (await nodeConfigs.get(node)) as KubeConfig;
+  return kubeRequest(kc, undefined, method, path, body, contentType);
+};
+/** kube-apiserver caches a token's successful authentication for 10 s. */
+const TOKEN_CACHE_MS = 20_000;
+/** Reviews `token` until `done` holds for its status (the cache let go), returns the status. */
+const reviewUntil = (
+  token: string,
+  // biome-ignore lint/suspicious/noExplicitAny: a TokenReview status
+  done: (status: any) => boolean,
+) =>
+  eventually(async () => {
+    const status = await review(token);
+    return done(status) ? status : undefined;
+  }, TOKEN_CACHE_MS);
 const tokenRequest = (spec: Record<string, unknown>) => ({
   apiVersion: 'authentication.k8s.io/v1',
   kind: 'TokenRequest',
@@ -38,7 +64,6 @@ const review = async (token: string, audiences?: string[]) =>
       spec: { token, ...(audiences ? { audiences } : {}) },
     })
   ).body.status;
-const itOnSandbox = onSandbox ? it : it.skip;
 
 beforeAll(async () => {
   cluster = await startCluster();
@@ -85,8 +110,24 @@ describe('TokenRequest over HTTPS', () => {
       spec: { audiences: ['vault'], expirationSeconds: 900 },
       status: { expirationTimestamp: expect.any(String) },
     });
-    const jwks = await admin('GET', '/openid/v1/jwks');
+    // The key set is served as application/jwk-set+json only.
+    const asJSON = await admin('GET', '/openid/v1/jwks');
+    expect(asJSON.status).toBe(406);
+    expect(asJSON.body).toMatchObject({ reason: 'NotAcceptable', code: 406 });
+    const jwks = await kubeRequest(
+      cluster.kubeConfig,
+      undefined,
+      'GET',
+      '/openid/v1/jwks',
+      undefined,
+      undefined,
+      'application/jwk-set+json',
+    );
+    expect(jwks.headers['content-type']).toBe('application/jwk-set+json');
     expect(jwks.body.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    // The key id is derived from the public key the way the sandbox's signer derives it.
+    const publicKey = (await importJWK(jwks.body.keys[0], 'RS256')) as webcrypto.CryptoKey;
+    expect(jwks.body.keys[0].kid).toBe(await keyIdOf(publicKey));
     const { payload } = await jwtVerify(res.body.status.token, createLocalJWKSet(jwks.body), {
       issuer,
       audience: 'vault',
@@ -114,7 +155,7 @@ describe('TokenRequest over HTTPS', () => {
 });
 
 describe('kubelet identities', () => {
-  itOnSandbox('lets a node get tokens only for pods bound to it', async () => {
+  it('lets a node get tokens only for pods bound to it', async () => {
     const other = await asNode(N2, 'POST', TOKEN_PATH, tokenRequest(boundToPod()));
     expect(other.status).toBe(403);
     expect(other.body.message).toBe(
@@ -133,33 +174,31 @@ describe('kubelet identities', () => {
     });
   });
 
-  itOnSandbox(
-    'lets a node update its own node status, not its taints, not another node',
-    async () => {
-      const merge = 'application/merge-patch+json';
-      const ready = { status: { conditions: [{ type: 'Ready', status: 'True' }] } };
-      const mine = await asNode(N1, 'PATCH', `/api/v1/nodes/${N1}/status`, ready, merge);
-      expect(mine.status).toBe(200);
-      expect(mine.body.status.conditions).toEqual([{ type: 'Ready', status: 'True' }]);
-      const taints = { spec: { taints: [{ key: 'x', effect: 'NoSchedule' }] } };
-      const taint = await asNode(N1, 'PATCH', `/api/v1/nodes/${N1}`, taints, merge);
-      expect(taint.status).toBe(403);
-      expect(taint.body.message).toBe(
-        `nodes "${N1}" is forbidden: node "${N1}" is not allowed to modify taints`,
-      );
-      const steal = await asNode(
-        N1,
-        'PATCH',
-        `/api/v1/nodes/${N2}`,
-        { metadata: { labels: { stolen: 'yes' } } },
-        merge,
-      );
-      expect(steal.status).toBe(403);
-      expect(steal.body.message).toBe(
-        `nodes "${N2}" is forbidden: node "${N1}" is not allowed to modify node "${N2}"`,
-      );
-    },
-  );
+  it('lets a node update its own node status, not its taints, not another node', async () => {
+    const merge = 'application/merge-patch+json';
+    const ready = { status: { conditions: [{ type: 'Ready', status: 'True' }] } };
+    const mine = await asNode(N1, 'PATCH', `/api/v1/nodes/${N1}/status`, ready, merge);
+    expect(mine.status).toBe(200);
+    // (kube serializes the unset condition times as null.)
+    expect(mine.body.status.conditions).toMatchObject([{ type: 'Ready', status: 'True' }]);
+    const taints = { spec: { taints: [{ key: 'x', effect: 'NoSchedule' }] } };
+    const taint = await asNode(N1, 'PATCH', `/api/v1/nodes/${N1}`, taints, merge);
+    expect(taint.status).toBe(403);
+    expect(taint.body.message).toBe(
+      `nodes "${N1}" is forbidden: node "${N1}" is not allowed to modify taints`,
+    );
+    const steal = await asNode(
+      N1,
+      'PATCH',
+      `/api/v1/nodes/${N2}`,
+      { metadata: { labels: { stolen: 'yes' } } },
+      merge,
+    );
+    expect(steal.status).toBe(403);
+    expect(steal.body.message).toBe(
+      `nodes "${N2}" is forbidden: node "${N1}" is not allowed to modify node "${N2}"`,
+    );
+  });
 });
 
 describe('TokenReview over HTTPS', () => {
@@ -181,8 +220,11 @@ describe('TokenReview over HTTPS', () => {
     );
 
     await admin('DELETE', `/api/v1/namespaces/${NS}/pods/short?gracePeriodSeconds=0`);
-    expect(await review(bound)).toMatchObject({
-      authenticated: false,
+    const gone = await reviewUntil(bound, (s) => !s.authenticated);
+    // kube leaves `authenticated` out when false (omitempty).
+    expect(gone).not.toHaveProperty('authenticated');
+    expect(gone).toMatchObject({
+      user: {},
       error: '[invalid bearer token, service account token has been invalidated]',
     });
     expect((await as(bound, 'GET', `/api/v1/namespaces/${NS}/pods`)).status).toBe(401);
@@ -192,7 +234,7 @@ describe('TokenReview over HTTPS', () => {
     const recreated = await admin('POST', `/api/v1/namespaces/${NS}/serviceaccounts`, {
       metadata: { name: 'runner' },
     });
-    expect((await review(unbound)).error).toBe(
+    expect((await reviewUntil(unbound, (s) => !s.authenticated)).error).toBe(
       `[invalid bearer token, service account UID (${recreated.body.metadata.uid}) does not match claim (${saUID})]`,
     );
     saUID = recreated.body.metadata.uid;
@@ -218,15 +260,18 @@ describe('TokenReview over HTTPS', () => {
       },
       type: 'kubernetes.io/service-account-token',
     });
+    // kube-controller-manager's token controller fills it in.
     const token = await eventually(async () => {
       const s = (await admin('GET', `/api/v1/namespaces/${NS}/secrets/runner-token`)).body;
       return s.data?.token ? Buffer.from(s.data.token, 'base64').toString() : undefined;
-    });
+    }, 20_000);
     expect(await review(token)).toMatchObject({
       authenticated: true,
       user: { username: SA_USER() },
     });
     await admin('DELETE', `/api/v1/namespaces/${NS}/secrets/runner-token`);
-    expect((await review(token)).error).toBe('[invalid bearer token, Token has been invalidated]');
+    expect((await reviewUntil(token, (s) => !s.authenticated)).error).toBe(
+      '[invalid bearer token, Token has been invalidated]',
+    );
   });
 });

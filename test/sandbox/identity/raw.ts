@@ -2,6 +2,7 @@
 // (tests need Warning headers and exact Status bodies), plus small test conveniences.
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { clusterCaPem } from '../../support/cluster.ts';
 
 export interface RawResponse {
   status: number;
@@ -18,7 +19,7 @@ function send(
   contentType: string,
 ): Promise<RawResponse> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  const headers: Record<string, string | number> = { ...baseHeaders, accept: 'application/json' };
+  const headers: Record<string, string | number> = { accept: 'application/json', ...baseHeaders };
   if (payload) {
     headers['content-type'] = contentType;
     headers['content-length'] = payload.length;
@@ -58,7 +59,8 @@ export function rawRequest(
 
 /**
  * A request with a kubeconfig's own credentials (client certificate or token, whatever
- * the cluster uses), or with `token` as the bearer instead; TLS checked against its CA.
+ * the cluster uses), or with only `token` as the bearer instead (no client certificate:
+ * kube would authenticate the certificate first); TLS checked against its CA.
  */
 export async function kubeRequest(
   kc: KubeConfig,
@@ -67,44 +69,25 @@ export async function kubeRequest(
   path: string,
   body?: unknown,
   contentType = 'application/json',
+  accept = 'application/json',
 ): Promise<RawResponse> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(path, server);
+  if (token !== undefined) {
+    const ca = await clusterCaPem(kc);
+    const headers = { authorization: `Bearer ${token}`, accept };
+    return send(url, { method, ...(ca ? { ca } : {}) }, headers, body, contentType);
+  }
   const base: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(base);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(base.headers ?? {})) {
     if (typeof v === 'string') headers[k.toLowerCase()] = v;
   }
-  if (token !== undefined) {
-    delete base.cert;
-    delete base.key;
-    headers.authorization = `Bearer ${token}`;
-  }
-  return send(
-    new URL(path, server),
-    { ...base, method, headers: undefined },
-    headers,
-    body,
-    contentType,
-  );
+  headers.accept = accept;
+  return send(url, { ...base, method, headers: undefined }, headers, body, contentType);
 }
-
-/** Polls `probe` until it returns a value (or throws after `attempts`). */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  attempts = 100,
-): Promise<T> {
-  for (let i = 0; i < attempts; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not reached');
-}
-
-/** True when tests run against the local sandbox rather than a real cluster. */
-export const onSandbox = !(process.env.TRUSTGATE_TEST_KUBECONFIG || process.env.KUBECONFIG);
 
 /**
  * Starts a sandbox from a test (the x509 Reflect shim is installed by webhook/tls/x509.ts,
