@@ -22,6 +22,7 @@ export const REAL_TIER_SUITES = [
   'test/sandbox/identity/e2e.test.ts',
   'test/chart/apply.test.ts',
   'test/chart/run-with-chart-flags.test.ts',
+  'test/chart/lifecycle.test.ts',
   'test/demo/',
 ];
 

@@ -15,7 +15,8 @@ import { type ControlPlane, startControlPlane } from '../../hack/envtest/control
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../hack/sandbox/index.ts';
 import { type Scheduler, startScheduler } from '../../hack/sandbox/scheduler.ts';
 import { ensureTools } from '../../hack/tools.ts';
-import { isNotFound, KubeClient } from '../../operator/kube/rest.ts';
+import { KubeClient } from '../../operator/kube/rest.ts';
+import { ensureNamespace } from './namespace.ts';
 import { requestNodeCredentials } from './node-credentials.ts';
 
 export interface KubectlResult {
@@ -196,11 +197,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
 }
 
 /**
- * Creates namespace `name` and waits for its "default" ServiceAccount: kube's
- * service-account controller (in kube-controller-manager) adds it a moment after the
- * namespace, and until then the ServiceAccount admission plugin refuses pods that use it
- * ('error looking up service account NS/default'). A test that creates pods in a new
- * namespace starts with this.
+ * Creates namespace `name` (if missing) and waits for its "default" ServiceAccount
+ * (namespace.ts says why). A test that creates pods in a new namespace starts with this.
  */
 export async function createNamespace(
   cluster: Pick<TestCluster, 'kubeConfig'>,
@@ -210,24 +208,7 @@ export async function createNamespace(
 ): Promise<void> {
   const client = new KubeClient(cluster.kubeConfig);
   try {
-    await client.create('/api/v1/namespaces', {
-      metadata: { name, ...(labels ? { labels } : {}) },
-    });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = await client
-        .get(`/api/v1/namespaces/${name}/serviceaccounts/default`)
-        .then(() => true)
-        .catch((err: unknown) => {
-          if (isNotFound(err)) return false;
-          throw err;
-        });
-      if (found) return;
-      if (Date.now() > deadline) {
-        throw new Error(`namespace ${name}: no "default" ServiceAccount after ${timeoutMs} ms`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await ensureNamespace(client, name, labels, timeoutMs);
   } finally {
     client.close();
   }
