@@ -17,8 +17,7 @@ import type { KubeClient } from '../../operator/kube/rest.ts';
 import { resourcePath } from '../../operator/kube/rest.ts';
 import { EAR_PROFILE } from '../../operator/trust/index.ts';
 import { bucketQuantile, total } from '../support/prom-text.ts';
-import type { TrustgateProcess } from '../support/trustgate-process.ts';
-import { startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
+import { settled, startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
 
 const ISSUER = 'https://verifier.bench.example';
 const NS = 'bench-apps';
@@ -49,17 +48,11 @@ export async function run(args: string[]): Promise<void> {
 
   const cluster = await startBenchCluster();
   const { sandbox, client } = cluster;
-  /** A fresh `trustgate run`, done with its initial reconcile pass. */
-  const trustgate = async () => {
-    const p = await cluster.trustgate();
-    await settled(p);
-    return p;
-  };
   /** RSS of `samples` fresh processes, each measured once it has settled. */
   const rssSamples = async (what: string) => {
     const mib: number[] = [];
     for (let i = 0; i < sampleCount; i++) {
-      const p = await trustgate();
+      const p = await cluster.trustgate();
       const metrics = await p.metrics();
       const rss = (await p.rssBytes()) / 1048576;
       const reported = total(metrics, 'process_resident_memory_bytes') / 1048576;
@@ -162,14 +155,13 @@ export async function run(args: string[]): Promise<void> {
 
     // ---- operator ----
     t = performance.now();
-    const operator = await trustgate();
+    const operator = await cluster.trustgate();
     await waitUntil(async () => {
       const n = await client.get<{ metadata: { labels?: Record<string, string> } }>(
         resourcePath({ version: 'v1', plural: 'nodes', name: `node-${nodes - 1}` }),
       );
       return n.metadata.labels?.['trust.trustgate.dev/runners'] === 'true';
     }, 120_000);
-    await settled(operator); // the initial pass over every node is done
     console.log(
       `operator synced and reconciled ${nodes} nodes in ${Math.round(performance.now() - t)} ms`,
     );
@@ -221,7 +213,7 @@ export async function run(args: string[]): Promise<void> {
         `round ${round + 1}: ${drifting} nodes drifted at once; drift→last pod removed p50 ${fmt(pct(sorted, 50))} ms, max ${fmt(sorted.at(-1) ?? 0)} ms`,
       );
     }
-    await settled(operator);
+    await settled(operator); // the last revocations' status writes are done
     const histogram = await operator.metrics();
     const counted = total(histogram, `${DRIFT_HISTOGRAM}_count`);
     const le = (q: number) => bucketQuantile(histogram, DRIFT_HISTOGRAM, q);
@@ -264,23 +256,6 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await cluster.stop();
   }
-}
-
-/**
- * Settled: every work queue empty and no reconcile finished for a second. Startup garbage
- * and the initial pass are over, so the RSS read next is the steady one.
- */
-async function settled(p: TrustgateProcess): Promise<void> {
-  let last = -1;
-  await waitUntil(async () => {
-    const text = await p.metrics();
-    const depth = total(text, 'trustgate_workqueue_depth');
-    const reconciles = total(text, 'trustgate_reconcile_duration_seconds_count');
-    const quiet = depth === 0 && reconciles === last;
-    last = reconciles;
-    if (!quiet) await new Promise((r) => setTimeout(r, 1000));
-    return quiet;
-  }, 180_000);
 }
 
 const median = (sorted: number[]) => sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;

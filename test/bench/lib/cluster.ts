@@ -25,7 +25,8 @@ export interface BenchCluster {
   client: KubeClient;
   /**
    * A fresh `trustgate run` child with the chart Deployment's arguments (helm template of
-   * the default values), ready and leading. Stopped by stop() if not before.
+   * the default values, so it logs at the chart's level), ready, leading, and done with
+   * its controllers' initial pass. Stopped by stop() if not before.
    */
   trustgate(): Promise<TrustgateProcess>;
   stop(): Promise<void>;
@@ -63,13 +64,14 @@ export async function startBenchCluster(): Promise<BenchCluster> {
         kubeconfigPath: sandbox.kubeconfigPath,
         namespace: SYSTEM_NS,
         name: `bench-${process.pid}-${seq++}`,
-        args: [...runArgs, `--log-level=${process.env.TG_LOG_LEVEL ?? 'warn'}`],
-        echo: true,
+        args: runArgs,
+        echo: process.env.TG_ECHO === '1',
       });
       running.add(p);
       void p.exited().then(() => running.delete(p));
       await p.ready(180_000);
       await waitUntil(async () => total(await p.metrics(), 'trustgate_leader') === 1, 60_000);
+      await settled(p);
       return p;
     },
     async stop() {
@@ -86,4 +88,21 @@ export async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 30_00
     if (Date.now() > end) throw new Error('bench: timed out waiting');
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Settled: every work queue empty and no reconcile finished for a second. Startup garbage
+ * and the initial pass are over, so the RSS read next is the steady one.
+ */
+export async function settled(p: TrustgateProcess): Promise<void> {
+  let last = -1;
+  await waitUntil(async () => {
+    const text = await p.metrics();
+    const depth = total(text, 'trustgate_workqueue_depth');
+    const reconciles = total(text, 'trustgate_reconcile_duration_seconds_count');
+    const quiet = depth === 0 && reconciles === last;
+    last = reconciles;
+    if (!quiet) await new Promise((r) => setTimeout(r, 1000));
+    return quiet;
+  }, 180_000);
 }
