@@ -2,6 +2,7 @@
 // trustgate's CRDs served and its namespace created, a client for it, the chart's `run`
 // arguments, and waiting on a condition.
 import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
@@ -36,6 +37,9 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   const runArgs = await chartRunArgs();
   console.log(`trustgate run ${runArgs.join(' ')} (the chart's arguments; loopback ports)`);
   await warmCompileCache(); // as the image build does
+  // The machines these run on are shared: say how busy this one was, at start and stop.
+  const load = () => os.loadavg()[0]?.toFixed(1);
+  console.log(`load average (1 min) at start: ${load()} on ${os.availableParallelism()} CPUs`);
   const sandbox = await startSandbox({ maxInflight: 2000 });
   const client = new KubeClient(await loadClusterAccess(sandbox.kubeconfigPath));
   const crds = path.join(ROOT, 'crds');
@@ -75,6 +79,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
       return p;
     },
     async stop() {
+      console.log(`load average (1 min) at the end: ${load()}`);
       for (const p of running) await p.stop();
       client.close();
       await sandbox.stop();
