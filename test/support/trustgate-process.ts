@@ -118,7 +118,15 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // If this process ends first (an interrupted bench, a crashed test), the child goes too.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', killChild);
+      resolve(code);
+    }),
+  );
   const running = () => child.exitCode === null && child.signalCode === null;
   const get = (p: string) => fetch(`http://127.0.0.1:${metricsPort}${p}`);
 
