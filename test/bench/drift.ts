@@ -48,26 +48,28 @@ export async function run(args: string[]): Promise<void> {
 
   const cluster = await startBenchCluster();
   const { sandbox, client } = cluster;
-  /** RSS of `samples` fresh processes, each measured once it has settled. */
+  /** RSS of `samples` fresh processes, each measured once it has settled; and its peak. */
   const rssSamples = async (what: string) => {
     const mib: number[] = [];
+    const peaks: number[] = [];
     for (let i = 0; i < sampleCount; i++) {
       const p = await cluster.trustgate();
       const metrics = await p.metrics();
-      const rss = (await p.rssBytes()) / 1048576;
+      const { rssBytes, peakBytes } = await p.memory();
       const reported = total(metrics, 'process_resident_memory_bytes') / 1048576;
       const heap = total(metrics, 'nodejs_heap_size_used_bytes') / 1048576;
       console.log(
-        `  ${what} sample ${i + 1}: RSS ${fmt(rss)} MiB (process_resident_memory_bytes ${fmt(reported)} MiB, heap used ${fmt(heap)} MiB)`,
+        `  ${what} sample ${i + 1}: RSS ${fmt(rssBytes / 1048576)} MiB (process_resident_memory_bytes ${fmt(reported)} MiB, heap used ${fmt(heap)} MiB; peak while starting ${fmt(peakBytes / 1048576)} MiB)`,
       );
-      mib.push(rss);
+      mib.push(rssBytes / 1048576);
+      peaks.push(peakBytes / 1048576);
       await p.stop();
     }
-    return mib.sort((a, b) => a - b);
+    return { mib: mib.sort((a, b) => a - b), peaks: peaks.sort((a, b) => a - b) };
   };
   try {
     // ---- idle: an empty cluster ----
-    const idle = await rssSamples('idle, empty cluster');
+    const { mib: idle } = await rssSamples('idle, empty cluster');
     console.log(`idle RSS: median ${fmt(median(idle))} MiB, range ${range(idle)}`);
 
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -235,9 +237,11 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `grew the cluster to ${nodes + extraNodes} nodes, ${podsNow + extraPods} pods in ${Math.round(performance.now() - t)} ms`,
     );
-    const loaded = await rssSamples(`${nodes + extraNodes} nodes, ${podsNow + extraPods} pods`);
+    const { mib: loaded, peaks } = await rssSamples(
+      `${nodes + extraNodes} nodes, ${podsNow + extraPods} pods`,
+    );
     console.log(
-      `RSS with ${nodes + extraNodes} nodes and ${podsNow + extraPods} pods cached: median ${fmt(median(loaded))} MiB, range ${range(loaded)}`,
+      `RSS with ${nodes + extraNodes} nodes and ${podsNow + extraPods} pods cached: median ${fmt(median(loaded))} MiB, range ${range(loaded)}; peak while listing them ${fmt(median(peaks))} MiB, range ${range(peaks)}`,
     );
 
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -249,6 +253,7 @@ export async function run(args: string[]): Promise<void> {
         rss_mib: round1(median(loaded)),
         idle_rss_mib: round1(median(idle)),
         rss_mib_range: [round1(loaded[0] ?? 0), round1(loaded.at(-1) ?? 0)],
+        peak_rss_mib: round1(median(peaks)),
         idle_rss_mib_range: [round1(idle[0] ?? 0), round1(idle.at(-1) ?? 0)],
         histogram_p99_le_s: le(0.99) ?? null,
       }),
