@@ -31,10 +31,15 @@ COPY crds ./crds
 # Node strips the types of each TypeScript module it loads with a WebAssembly compiler that
 # then stays resident (~25 MiB). bin/trustgate.js keeps Node's compile cache in
 # node_modules/.cache/trustgate: filled here, with the ENTRYPOINT's Node flags, it lets the
-# running process find every module there (read-only) and never load the compiler.
-RUN node --max-semi-space-size=8 bin/trustgate.js run --help > /dev/null
+# running process find every module there and never load the compiler. Node keeps one
+# cache per uid and uses only the runtime user's own, so it is filled as that user, then
+# made read-only.
+RUN mkdir -p node_modules/.cache/trustgate \
+ && chown 65532:65532 node_modules/.cache/trustgate
 # 65532 is the conventional "nonroot" uid; the Helm chart runs the pod as the same uid.
 USER 65532:65532
+RUN node --max-semi-space-size=8 bin/trustgate.js run --help > /dev/null \
+ && chmod -R a-w node_modules/.cache/trustgate
 # Admission webhook (HTTPS) and metrics/health (HTTP).
 EXPOSE 9443 8080
 # V8's young generation grows to 2 x 64 MiB by default; for a process that holds its caches

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 // Node strips the types of each .ts file as it loads it, with a WebAssembly compiler that
 // then stays in memory (about 25 MiB of RSS). The compile cache keeps the stripped code (and
 // V8's bytecode) keyed by the source's hash, so a process whose modules are all cached never
-// loads that compiler. The image fills the cache when it is built (Dockerfile).
+// loads that compiler. The image fills the cache, as the user it runs as, when it is built
+// (Dockerfile); a read-only cache is still read.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 module.enableCompileCache(
   process.env.NODE_COMPILE_CACHE ?? path.join(root, 'node_modules', '.cache', 'trustgate'),

@@ -17,8 +17,7 @@ import type { KubeClient } from '../../operator/kube/rest.ts';
 import { resourcePath } from '../../operator/kube/rest.ts';
 import { EAR_PROFILE } from '../../operator/trust/index.ts';
 import { bucketQuantile, total } from '../support/prom-text.ts';
-import type { TrustgateProcess } from '../support/trustgate-process.ts';
-import { startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
+import { settled, startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
 
 const ISSUER = 'https://verifier.bench.example';
 const NS = 'bench-apps';
@@ -49,32 +48,28 @@ export async function run(args: string[]): Promise<void> {
 
   const cluster = await startBenchCluster();
   const { sandbox, client } = cluster;
-  /** A fresh `trustgate run`, done with its initial reconcile pass. */
-  const trustgate = async () => {
-    const p = await cluster.trustgate();
-    await settled(p);
-    return p;
-  };
-  /** RSS of `samples` fresh processes, each measured once it has settled. */
+  /** RSS of `samples` fresh processes, each measured once it has settled; and its peak. */
   const rssSamples = async (what: string) => {
     const mib: number[] = [];
+    const peaks: number[] = [];
     for (let i = 0; i < sampleCount; i++) {
-      const p = await trustgate();
+      const p = await cluster.trustgate();
       const metrics = await p.metrics();
-      const rss = (await p.rssBytes()) / 1048576;
+      const { rssBytes, peakBytes } = await p.memory();
       const reported = total(metrics, 'process_resident_memory_bytes') / 1048576;
       const heap = total(metrics, 'nodejs_heap_size_used_bytes') / 1048576;
       console.log(
-        `  ${what} sample ${i + 1}: RSS ${fmt(rss)} MiB (process_resident_memory_bytes ${fmt(reported)} MiB, heap used ${fmt(heap)} MiB)`,
+        `  ${what} sample ${i + 1}: RSS ${fmt(rssBytes / 1048576)} MiB (process_resident_memory_bytes ${fmt(reported)} MiB, heap used ${fmt(heap)} MiB; peak while starting ${fmt(peakBytes / 1048576)} MiB)`,
       );
-      mib.push(rss);
+      mib.push(rssBytes / 1048576);
+      peaks.push(peakBytes / 1048576);
       await p.stop();
     }
-    return mib.sort((a, b) => a - b);
+    return { mib: mib.sort((a, b) => a - b), peaks: peaks.sort((a, b) => a - b) };
   };
   try {
     // ---- idle: an empty cluster ----
-    const idle = await rssSamples('idle, empty cluster');
+    const { mib: idle } = await rssSamples('idle, empty cluster');
     console.log(`idle RSS: median ${fmt(median(idle))} MiB, range ${range(idle)}`);
 
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -162,14 +157,13 @@ export async function run(args: string[]): Promise<void> {
 
     // ---- operator ----
     t = performance.now();
-    const operator = await trustgate();
+    const operator = await cluster.trustgate();
     await waitUntil(async () => {
       const n = await client.get<{ metadata: { labels?: Record<string, string> } }>(
         resourcePath({ version: 'v1', plural: 'nodes', name: `node-${nodes - 1}` }),
       );
       return n.metadata.labels?.['trust.trustgate.dev/runners'] === 'true';
     }, 120_000);
-    await settled(operator); // the initial pass over every node is done
     console.log(
       `operator synced and reconciled ${nodes} nodes in ${Math.round(performance.now() - t)} ms`,
     );
@@ -221,7 +215,7 @@ export async function run(args: string[]): Promise<void> {
         `round ${round + 1}: ${drifting} nodes drifted at once; drift→last pod removed p50 ${fmt(pct(sorted, 50))} ms, max ${fmt(sorted.at(-1) ?? 0)} ms`,
       );
     }
-    await settled(operator);
+    await settled(operator); // the last revocations' status writes are done
     const histogram = await operator.metrics();
     const counted = total(histogram, `${DRIFT_HISTOGRAM}_count`);
     const le = (q: number) => bucketQuantile(histogram, DRIFT_HISTOGRAM, q);
@@ -243,9 +237,11 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `grew the cluster to ${nodes + extraNodes} nodes, ${podsNow + extraPods} pods in ${Math.round(performance.now() - t)} ms`,
     );
-    const loaded = await rssSamples(`${nodes + extraNodes} nodes, ${podsNow + extraPods} pods`);
+    const { mib: loaded, peaks } = await rssSamples(
+      `${nodes + extraNodes} nodes, ${podsNow + extraPods} pods`,
+    );
     console.log(
-      `RSS with ${nodes + extraNodes} nodes and ${podsNow + extraPods} pods cached: median ${fmt(median(loaded))} MiB, range ${range(loaded)}`,
+      `RSS with ${nodes + extraNodes} nodes and ${podsNow + extraPods} pods cached: median ${fmt(median(loaded))} MiB, range ${range(loaded)}; peak while listing them ${fmt(median(peaks))} MiB, range ${range(peaks)}`,
     );
 
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -257,6 +253,7 @@ export async function run(args: string[]): Promise<void> {
         rss_mib: round1(median(loaded)),
         idle_rss_mib: round1(median(idle)),
         rss_mib_range: [round1(loaded[0] ?? 0), round1(loaded.at(-1) ?? 0)],
+        peak_rss_mib: round1(median(peaks)),
         idle_rss_mib_range: [round1(idle[0] ?? 0), round1(idle.at(-1) ?? 0)],
         histogram_p99_le_s: le(0.99) ?? null,
       }),
@@ -264,23 +261,6 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await cluster.stop();
   }
-}
-
-/**
- * Settled: every work queue empty and no reconcile finished for a second. Startup garbage
- * and the initial pass are over, so the RSS read next is the steady one.
- */
-async function settled(p: TrustgateProcess): Promise<void> {
-  let last = -1;
-  await waitUntil(async () => {
-    const text = await p.metrics();
-    const depth = total(text, 'trustgate_workqueue_depth');
-    const reconciles = total(text, 'trustgate_reconcile_duration_seconds_count');
-    const quiet = depth === 0 && reconciles === last;
-    last = reconciles;
-    if (!quiet) await new Promise((r) => setTimeout(r, 1000));
-    return quiet;
-  }, 180_000);
 }
 
 const median = (sorted: number[]) => sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;

@@ -13,6 +13,8 @@ if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join('|')}> [args]`);
   process.exit(2);
 }
+// Interrupted: exit normally, so 'exit' hooks stop the trustgate processes a bench started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const bench = (await import(path.join(here, `${name}.ts`))) as {
   run(args: string[]): Promise<void>;
 };

@@ -62,16 +62,23 @@ describe('Dockerfile', () => {
     expect(JSON.parse(last('CMD') ?? '')).toEqual(['run']);
   });
 
-  it("fills the compile cache with the ENTRYPOINT's Node flags, as root, before USER", async () => {
+  it('fills the compile cache as the runtime user, with the ENTRYPOINT Node flags', async () => {
     const final = (await dockerfile()).at(-1) as Stage;
+    const at = (test: (i: { op: string; args: string }) => boolean) =>
+      final.instructions.findIndex(test);
     const entry = JSON.parse(
       final.instructions.filter((i) => i.op === 'ENTRYPOINT').at(-1)?.args ?? '[]',
     ) as string[];
-    const warm = final.instructions.findIndex(
-      (i) => i.op === 'RUN' && i.args.startsWith(`${entry.join(' ')} run --help`),
+    const user = at((i) => i.op === 'USER' && i.args === '65532:65532');
+    const owned = at(
+      (i) => i.op === 'RUN' && /chown 65532:65532 node_modules\/\.cache/.test(i.args),
     );
-    expect(warm).toBeGreaterThan(-1);
-    expect(warm).toBeLessThan(final.instructions.findIndex((i) => i.op === 'USER'));
+    const warm = at((i) => i.op === 'RUN' && i.args.startsWith(`${entry.join(' ')} run --help`));
+    // Node reads only the cache of the uid it runs as: filled by root, it would go unused.
+    expect(owned).toBeGreaterThan(-1);
+    expect(owned).toBeLessThan(user);
+    expect(warm).toBeGreaterThan(user);
+    expect(final.instructions[warm]?.args).toMatch(/chmod -R a-w node_modules\/\.cache/);
   });
 
   it('copies only what runs into the final image', async () => {

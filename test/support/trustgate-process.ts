@@ -76,8 +76,8 @@ export interface TrustgateProcess {
   metrics(): Promise<string>;
   /** Resolves when /readyz answers 200; rejects if the process exits first. */
   ready(timeoutMs?: number): Promise<void>;
-  /** Resident set size from /proc (Linux), in bytes. */
-  rssBytes(): Promise<number>;
+  /** Resident set size now and its peak so far (VmRSS, VmHWM from /proc), in bytes. */
+  memory(): Promise<{ rssBytes: number; peakBytes: number }>;
   exited(): Promise<number | null>;
   /** SIGTERM (SIGKILL after 15 s), then removes what the process wrote. */
   stop(): Promise<void>;
@@ -118,7 +118,15 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // If this process ends first (an interrupted bench, a crashed test), the child goes too.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', killChild);
+      resolve(code);
+    }),
+  );
   const running = () => child.exitCode === null && child.signalCode === null;
   const get = (p: string) => fetch(`http://127.0.0.1:${metricsPort}${p}`);
 
@@ -141,9 +149,11 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
         await new Promise((r) => setTimeout(r, 100));
       }
     },
-    async rssBytes() {
+    async memory() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      return Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1]) * 1024;
+      const kb = (field: string) =>
+        Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1]) * 1024;
+      return { rssBytes: kb('VmRSS'), peakBytes: kb('VmHWM') };
     },
     exited: () => exit,
     async stop() {

@@ -2,6 +2,7 @@
 // trustgate's CRDs served and its namespace created, a client for it, the chart's `run`
 // arguments, and waiting on a condition.
 import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
@@ -25,7 +26,8 @@ export interface BenchCluster {
   client: KubeClient;
   /**
    * A fresh `trustgate run` child with the chart Deployment's arguments (helm template of
-   * the default values), ready and leading. Stopped by stop() if not before.
+   * the default values, so it logs at the chart's level), ready, leading, and done with
+   * its controllers' initial pass. Stopped by stop() if not before.
    */
   trustgate(): Promise<TrustgateProcess>;
   stop(): Promise<void>;
@@ -35,6 +37,9 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   const runArgs = await chartRunArgs();
   console.log(`trustgate run ${runArgs.join(' ')} (the chart's arguments; loopback ports)`);
   await warmCompileCache(); // as the image build does
+  // The machines these run on are shared: say how busy this one was, at start and stop.
+  const load = () => os.loadavg()[0]?.toFixed(1);
+  console.log(`load average (1 min) at start: ${load()} on ${os.availableParallelism()} CPUs`);
   const sandbox = await startSandbox();
   const client = new KubeClient(await loadClusterAccess(sandbox.kubeconfigPath));
   const crds = path.join(ROOT, 'crds');
@@ -63,16 +68,18 @@ export async function startBenchCluster(): Promise<BenchCluster> {
         kubeconfigPath: sandbox.kubeconfigPath,
         namespace: SYSTEM_NS,
         name: `bench-${process.pid}-${seq++}`,
-        args: [...runArgs, `--log-level=${process.env.TG_LOG_LEVEL ?? 'warn'}`],
-        echo: true,
+        args: runArgs,
+        echo: process.env.TG_ECHO === '1',
       });
       running.add(p);
       void p.exited().then(() => running.delete(p));
       await p.ready(180_000);
       await waitUntil(async () => total(await p.metrics(), 'trustgate_leader') === 1, 60_000);
+      await settled(p);
       return p;
     },
     async stop() {
+      console.log(`load average (1 min) at the end: ${load()}`);
       for (const p of running) await p.stop();
       client.close();
       await sandbox.stop();
@@ -86,4 +93,21 @@ export async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 30_00
     if (Date.now() > end) throw new Error('bench: timed out waiting');
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Settled: every work queue empty and no reconcile finished for a second. Startup garbage
+ * and the initial pass are over, so the RSS read next is the steady one.
+ */
+export async function settled(p: TrustgateProcess): Promise<void> {
+  let last = -1;
+  await waitUntil(async () => {
+    const text = await p.metrics();
+    const depth = total(text, 'trustgate_workqueue_depth');
+    const reconciles = total(text, 'trustgate_reconcile_duration_seconds_count');
+    const quiet = depth === 0 && reconciles === last;
+    last = reconciles;
+    if (!quiet) await new Promise((r) => setTimeout(r, 1000));
+    return quiet;
+  }, 180_000);
 }

@@ -20,8 +20,6 @@ export { waitFor };
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const TG = { group: 'trustgate.dev', version: 'v1alpha1' };
 
-export { freePort };
-
 export interface WebhookEnv {
   cluster: TestCluster;
   client: KubeClient;
