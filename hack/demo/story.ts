@@ -1,11 +1,11 @@
 // The demo's story: install, attest, admit and deny, drift and revoke, recover.
 // Every step checks what it claims; a step that does not behave throws DemoFailure.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { main as trustgateCli } from '../../operator/cli/main.ts';
+import { freePort } from '../free-port.ts';
 import { type Kubelet, startKubelet } from '../sandbox/kubelet.ts';
 import { type DemoControlPlane, startDemoControlPlane } from './control-plane.ts';
 import { type Kubectl, kubectlFor } from './kubectl.ts';
@@ -36,14 +36,6 @@ export interface DemoEnvironment {
   kubectl: Kubectl;
   dir: string;
   metricsUrl: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Runs the trustgate CLI in-process, returning what it printed; fails the demo on error. */

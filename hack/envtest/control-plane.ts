@@ -7,7 +7,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -16,6 +15,7 @@ import {
   issueServingCertificate,
   type KeyPairPem,
 } from '../../webhook/tls/certificates.ts';
+import { freePort } from '../free-port.ts';
 import { renderClientKubeconfig } from './kubeconfig.ts';
 
 export interface ControlPlaneOptions {
@@ -60,17 +60,6 @@ const CERT_LIFETIME_MS = 24 * 3600_000;
 const READY_TIMEOUT_MS = 60_000;
 /** Pid files of control planes still running, so a crashed run's processes can be ended. */
 const PID_DIR = path.join(os.tmpdir(), 'trustgate-envtest-pids');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Ends the processes of control planes whose test process is gone (kill -9, crash). */
 async function reapOrphans(): Promise<void> {

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type ControlPlane, startControlPlane } from '../../hack/envtest/control-plane.ts';
+import { kubeConfigFor } from '../../hack/sandbox/identity/client.ts';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../hack/sandbox/index.ts';
 import { type Scheduler, startScheduler } from '../../hack/sandbox/scheduler.ts';
 import { ensureTools } from '../../hack/tools.ts';
@@ -101,38 +102,20 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
 
   const nodeKubeConfig = async (node: string): Promise<KubeConfig> => {
     if (sandbox) {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [
-          {
-            name: 'sandbox',
-            server: sandbox.url,
-            caData: Buffer.from(sandbox.caPem).toString('base64'),
-          },
-        ],
-        users: [{ name: `node-${node}`, token: sandbox.nodeToken(node) }],
-        contexts: [{ name: 'node', cluster: 'sandbox', user: `node-${node}` }],
-        currentContext: 'node',
-      });
-      return kc;
+      const { url, caPem } = sandbox;
+      return kubeConfigFor({ url, caPem, token: sandbox.nodeToken(node), user: `node-${node}` });
     }
     if (controlPlane) return loadKubeConfig(await controlPlane.nodeKubeconfig(node));
     return requestNodeCredentials(kubeConfig, node);
   };
 
   if (sandbox && opts.scheduler) {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: 'sandbox',
-          server: sandbox.url,
-          caData: Buffer.from(sandbox.caPem).toString('base64'),
-        },
-      ],
-      users: [{ name: 'scheduler', token: sandbox.tokens.schedulerToken }],
-      contexts: [{ name: 'scheduler', cluster: 'sandbox', user: 'scheduler' }],
-      currentContext: 'scheduler',
+    const { url, caPem } = sandbox;
+    const kc = kubeConfigFor({
+      url,
+      caPem,
+      token: sandbox.tokens.schedulerToken,
+      user: 'scheduler',
     });
     scheduler = startScheduler({ kubeConfig: kc });
   }

@@ -7,10 +7,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../../hack/free-port.ts';
 import { loadClusterAccess } from '../../operator/kube/kubeconfig.ts';
 import { isNotFound, KubeClient } from '../../operator/kube/rest.ts';
 
@@ -37,16 +37,7 @@ export async function warmCompileCache(): Promise<void> {
   );
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface TrustgateProcessOptions {
   kubeconfigPath: string;
