@@ -139,7 +139,7 @@ export class TrustIndex {
 
   /** Feeds a Secret that may hold a verifier JWKS (data as the API returns it: base64). */
   upsertJwksSecret(namespace: string, name: string, data: SecretData): void {
-    this.#secrets.set(`${namespace}/${name}`, data);
+    this.#secrets.set(`${namespace}/${name}`, data ?? {}); // present, even with no data
     this.#rebuildKeyrings();
   }
 
@@ -162,6 +162,11 @@ export class TrustIndex {
 
   policy(name: string): EndpointTrustPolicy | undefined {
     return this.#policies.get(name)?.policy;
+  }
+
+  /** The verifier keys a policy decides with (their problems say why some are missing). */
+  keyring(policyName: string): VerifierKeyring | undefined {
+    return this.#policies.get(policyName)?.keyring;
   }
 
   policies(): EndpointTrustPolicy[] {
