@@ -75,9 +75,12 @@ function withVerifier(
   policy: ReturnType<typeof policyObject>,
   verifier: Record<string, unknown>,
 ): ReturnType<typeof policyObject> {
-  const [v] = policy.spec.attestation.verifiers;
-  policy.spec.attestation.verifiers = [{ ...v, jwks: undefined, ...verifier } as typeof v];
-  return policy;
+  const [{ jwks: _inline, ...v } = { jwks: undefined }] = policy.spec.attestation.verifiers;
+  const verifiers = [{ ...v, ...verifier }];
+  return {
+    ...policy,
+    spec: { ...policy.spec, attestation: { ...policy.spec.attestation, verifiers } },
+  } as unknown as ReturnType<typeof policyObject>;
 }
 
 async function putJwksSecret(namespace: string, name: string, keys: unknown[]) {
