@@ -2,10 +2,9 @@
 // read them (`kubectl wait --for=condition=Ready`), and JWKS Secrets in another namespace
 // (jwksSecretRef.namespace), rotation included.
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { exportJWK } from 'jose';
 import { resourcePath } from '../../../operator/kube/rest.ts';
-import type { Runtime } from '../../../operator/runtime/runtime.ts';
 import { ensureNamespace } from '../../support/namespace.ts';
 import { makeKey, type TestKey } from '../../unit/trust/fixtures.ts';
 import {
@@ -17,22 +16,14 @@ import {
   type Env,
   getObject,
   policyObject,
-  setup,
-  startOperator,
   waitFor,
+  withOperator,
 } from './harness.ts';
 
+const started = withOperator();
 let env: Env;
-let operator: Runtime;
-
-beforeAll(async () => {
-  env = await setup();
-  operator = await startOperator(env);
-}, 60_000);
-
-afterAll(async () => {
-  await operator?.stop();
-  await env?.stop();
+beforeEach(() => {
+  ({ env } = started());
 });
 
 interface Condition {
