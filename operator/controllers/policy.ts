@@ -85,7 +85,9 @@ export function policyReconciler(ctx: ControllerContext) {
         ? undefined
         : status;
     });
-    const soonest = Math.min(now + MAX_COUNT_AGE_MS, ...decisions.map((d) => d.validUntil));
+    // A pending decision (validUntil = now) is announced when it settles; do not spin on it.
+    const expiries = decisions.map((d) => d.validUntil).filter((t) => t > now);
+    const soonest = Math.min(now + MAX_COUNT_AGE_MS, ...expiries);
     return requeueAt(soonest, now);
   };
 }

@@ -133,6 +133,7 @@ export class Caches {
       sink: {
         upsert: (ns, name, data) => this.trust.upsertJwksSecret(ns, name, data),
         delete: (ns, name) => this.trust.deleteJwksSecret(ns, name),
+        pending: (ns, name, pending) => this.trust.setJwksSecretPending(ns, name, pending),
       },
     });
     this.#all = [
@@ -184,12 +185,13 @@ export class Caches {
    * refused counts: policy status reports it, and it must not hold the webhook down).
    */
   synced(): boolean {
+    // Base caches first: the JWKS watches are only complete once the policies are listed.
     return this.#all.every((i) => i.synced()) && this.jwks.synced();
   }
 
   /** Synced and every watch heard from recently (for /readyz). */
   healthy(): boolean {
-    return this.#all.every((i) => i.healthy()) && this.jwks.synced() && this.jwks.healthy();
+    return this.synced() && this.#all.every((i) => i.healthy()) && this.jwks.healthy();
   }
 
   /** Resolves true once synced and every started signature check has landed; false on abort. */

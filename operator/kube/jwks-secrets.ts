@@ -41,11 +41,15 @@ export interface SecretAccessProblem {
 export interface JwksSecretSink {
   upsert(namespace: string, name: string, data: SecretLite['data']): void;
   delete(namespace: string, name: string): void;
+  /** True from the watch's start until its first list (or a refusal), and on removal false. */
+  pending(namespace: string, name: string, pending: boolean): void;
 }
 
 interface Watch {
   informer: Informer<SecretLite>;
   problem?: SecretAccessProblem;
+  /** Added after the first full sync: its first list is not waited for (see synced()). */
+  late: boolean;
 }
 
 export interface JwksSecretWatchesOptions {
@@ -63,6 +67,7 @@ export class JwksSecretWatches {
   readonly #watches = new Map<string, Watch>();
   readonly #listeners = new Set<(ref: SecretRef) => void>();
   #started = false;
+  #syncedOnce = false;
 
   constructor(opts: JwksSecretWatchesOptions) {
     this.#opts = opts;
@@ -77,6 +82,7 @@ export class JwksSecretWatches {
       void w.informer.stop();
       const [namespace = '', name = ''] = key.split('/');
       this.#opts.sink.delete(namespace, name);
+      this.#opts.sink.pending(namespace, name, false);
       this.#emit({ namespace, name });
     }
     for (const [key, ref] of wanted) {
@@ -90,6 +96,7 @@ export class JwksSecretWatches {
   #watch(ref: SecretRef): Watch {
     const { sink } = this.#opts;
     const w: Watch = {
+      late: this.#syncedOnce,
       informer: new Informer<SecretLite>({
         client: this.#opts.client,
         logger: this.#opts.logger,
@@ -104,6 +111,7 @@ export class JwksSecretWatches {
           if (err.statusCode !== 403 && err.statusCode !== 401) return;
           const had = w.problem;
           w.problem = { statusCode: err.statusCode, message: err.message };
+          sink.pending(ref.namespace, ref.name, false);
           if (!had) this.#emit(ref);
         },
       }),
@@ -120,9 +128,11 @@ export class JwksSecretWatches {
         this.#emit(ref);
       },
     });
+    sink.pending(ref.namespace, ref.name, true);
     void w.informer.waitForSync().then((ok) => {
       if (!ok) return;
       w.problem = undefined;
+      sink.pending(ref.namespace, ref.name, false);
       this.#emit(ref);
     });
     return w;
@@ -159,13 +169,26 @@ export class JwksSecretWatches {
     return this.#watches.get(refKey(ref))?.problem;
   }
 
-  /** Every watch has listed its Secret or been refused (a refusal is reported, not waited on). */
+  /**
+   * Every watch has listed its Secret or been refused (a refusal is reported, not waited
+   * on). Call it once the policies are listed: from the first true answer on, watches
+   * for policies created later are not waited for, so a new policy never makes every
+   * replica "not ready" for governed requests under the other policies; until its own
+   * list lands, its verifier just has no keys.
+   */
   synced(): boolean {
-    return [...this.#watches.values()].every((w) => w.informer.synced() || w.problem);
+    const all = [...this.#watches.values()].every(
+      (w) => w.late || w.informer.synced() || w.problem,
+    );
+    if (all) this.#syncedOnce = true;
+    return all;
   }
 
+  /** Every watch that has listed its Secret still hears from the server. */
   healthy(now = Date.now()): boolean {
-    return [...this.#watches.values()].every((w) => w.problem || w.informer.healthy(now));
+    return [...this.#watches.values()].every(
+      (w) => w.problem || !w.informer.synced() || w.informer.healthy(now),
+    );
   }
 
   /** Resolves once synced() (watches added meanwhile included); false on abort. */

@@ -46,6 +46,7 @@ describe('JwksSecretWatches', () => {
       sink: {
         upsert: (ns, name, data) => sink.push(`upsert ${ns}/${name} ${Object.keys(data ?? {})}`),
         delete: (ns, name) => sink.push(`delete ${ns}/${name}`),
+        pending: (ns, name, pending) => sink.push(`${pending ? 'pending' : 'read'} ${ns}/${name}`),
       },
     });
   });
@@ -67,7 +68,14 @@ describe('JwksSecretWatches', () => {
     watches.start();
     expect(await watches.waitForSync()).toBe(true);
 
-    expect(sink).toEqual(['upsert keys/verifier jwks.json']);
+    expect(sink.filter((e) => e.startsWith('upsert'))).toEqual(['upsert keys/verifier jwks.json']);
+    // Both stop being pending: one was read, the other refused.
+    expect(sink.filter((e) => !e.startsWith('upsert')).sort()).toEqual([
+      'pending keys/verifier',
+      'pending locked/other',
+      'read keys/verifier',
+      'read locked/other',
+    ]);
     expect(watches.accessProblem({ namespace: 'locked', name: 'other' })?.statusCode).toBe(403);
     expect(watches.accessProblem({ namespace: 'keys', name: 'verifier' })).toBeUndefined();
     expect(changed).toContain('locked/other');
