@@ -10,6 +10,7 @@ import { attestationSettings, type NodeDecision, REASON } from '../trust/index.t
 import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
 import { type ControllerContext, requeueAt } from './context.ts';
 import type { Controller, ReconcileResult } from './controller.ts';
+import { attestationReady } from './ready.ts';
 
 const PENDING_RETRY_MS = 50;
 
@@ -140,24 +141,26 @@ function desiredStatus(
     .filter((t): t is number => t !== undefined);
   const allTrusted = decisions.length > 0 && decisions.every((d) => d.trusted);
   const firstProblem = decisions.find((d) => !d.trusted)?.reasons[0];
+  const verifiedCondition: ConditionInput = verified
+    ? {
+        type: 'Verified',
+        status: 'True',
+        reason: 'SignatureVerified',
+        message: `verified by ${verified.verifier}`,
+      }
+    : {
+        type: 'Verified',
+        status: 'False',
+        reason: decisions.length
+          ? (decisions[0]?.reasons[0]?.code ?? 'NotVerified')
+          : 'NoGoverningPolicy',
+        message: decisions.length
+          ? (decisions[0]?.reasons[0]?.message ?? 'not verified')
+          : 'no EndpointTrustPolicy governs this node',
+      };
   const conditions: ConditionInput[] = [
-    verified
-      ? {
-          type: 'Verified',
-          status: 'True',
-          reason: 'SignatureVerified',
-          message: `verified by ${verified.verifier}`,
-        }
-      : {
-          type: 'Verified',
-          status: 'False',
-          reason: decisions.length
-            ? (decisions[0]?.reasons[0]?.code ?? 'NotVerified')
-            : 'NoGoverningPolicy',
-          message: decisions.length
-            ? (decisions[0]?.reasons[0]?.message ?? 'not verified')
-            : 'no EndpointTrustPolicy governs this node',
-        },
+    attestationReady(verifiedCondition),
+    verifiedCondition,
     allTrusted
       ? {
           type: 'Trusted',

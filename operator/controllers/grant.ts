@@ -4,13 +4,18 @@
 // moment (requeueAfter). The grant's own status is the durable record: a revocation not
 // yet recorded in lastRevocation is (re)done on the next reconcile.
 import { GROUP, VERSION } from '../api/crds.ts';
-import type { WorkloadGrant, WorkloadGrantStatus } from '../api/types.generated.ts';
+import type {
+  EndpointTrustPolicy,
+  WorkloadGrant,
+  WorkloadGrantStatus,
+} from '../api/types.generated.ts';
 import { saKey } from '../kube/caches.ts';
 import { resourcePath } from '../kube/rest.ts';
 import type { PodLite } from '../kube/trim.ts';
 import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
 import { type ControllerContext, requeueAt } from './context.ts';
 import type { Controller, ReconcileResult } from './controller.ts';
+import { grantReady } from './ready.ts';
 import { governedPods } from './revoke.ts';
 import { enforcementSettings } from './settings.ts';
 
@@ -29,6 +34,13 @@ export function grantController(ctx: ControllerContext, concurrency = 8): Contro
     concurrency,
     watches: [
       (q) => caches.grants.on({ add: (g) => q.add(key(g)), update: (g) => q.add(key(g)) }),
+      // A grant's policy appearing or going changes whether the grant is Active (Ready).
+      (q) => {
+        const ofPolicy = (p: EndpointTrustPolicy) => {
+          for (const g of caches.grants.byIndex('policy', p.metadata.name ?? '')) q.add(key(g));
+        };
+        return caches.policies.on({ add: ofPolicy, delete: ofPolicy });
+      },
       (q) =>
         caches.pods.on({
           add: (p) => {
@@ -125,34 +137,36 @@ export function grantReconciler(ctx: ControllerContext) {
       .podsOfServiceAccount(namespace, sa)
       .filter((p) => p.spec.nodeName && !p.metadata.deletionTimestamp).length;
     const revokedNow = lastRevocation?.reason === GRANT_EXPIRED && expired;
-    const conditions: ConditionInput[] = [
-      !policy
+    const active: ConditionInput = !policy
+      ? {
+          type: 'Active',
+          status: 'False',
+          reason: 'PolicyNotFound',
+          message: `policy ${policyName} does not exist`,
+        }
+      : expired
         ? {
             type: 'Active',
             status: 'False',
-            reason: 'PolicyNotFound',
-            message: `policy ${policyName} does not exist`,
+            reason: 'Expired',
+            message: `expired at ${grant.spec.validity?.notAfter}`,
           }
-        : expired
+        : early
           ? {
               type: 'Active',
               status: 'False',
-              reason: 'Expired',
-              message: `expired at ${grant.spec.validity?.notAfter}`,
+              reason: 'NotYetValid',
+              message: `valid from ${grant.spec.validity?.notBefore}`,
             }
-          : early
-            ? {
-                type: 'Active',
-                status: 'False',
-                reason: 'NotYetValid',
-                message: `valid from ${grant.spec.validity?.notBefore}`,
-              }
-            : {
-                type: 'Active',
-                status: 'True',
-                reason: 'Active',
-                message: `service account ${sa} may run under policy ${policyName}`,
-              },
+          : {
+              type: 'Active',
+              status: 'True',
+              reason: 'Active',
+              message: `service account ${sa} may run under policy ${policyName}`,
+            };
+    const conditions: ConditionInput[] = [
+      grantReady(active),
+      active,
       expired
         ? {
             type: 'Expired',

@@ -11,18 +11,17 @@ import type {
 } from '../api/types.generated.ts';
 import { TrustIndex } from '../trust/index.ts';
 import { Informer, type InformerOptions, type KubeObjectLike } from './informer.ts';
+import { JwksSecretWatches, jwksSecretRefs } from './jwks-secrets.ts';
 import type { ClusterAccess } from './kubeconfig.ts';
 import { KubeClient, resourcePath } from './rest.ts';
 import {
   type NamespaceLite,
   type NodeLite,
   type PodLite,
-  type SecretLite,
   type TokenSecretLite,
   trimNamespace,
   trimNode,
   trimPod,
-  trimSecret,
   trimTokenSecret,
 } from './trim.ts';
 
@@ -64,8 +63,8 @@ export class Caches {
   readonly pods: Informer<PodLite>;
   /** Legacy service-account token Secrets, without data; indexed by "sa". */
   readonly tokenSecrets: Informer<TokenSecretLite>;
-  /** Secrets in trustgate's namespace (JWKS for jwksSecretRef verifiers). */
-  readonly jwksSecrets: Informer<SecretLite>;
+  /** Exactly the Secrets that policies name in jwksSecretRef, each in its namespace. */
+  readonly jwks: JwksSecretWatches;
   readonly #all: Informer<KubeObjectLike>[];
 
   constructor(opts: CachesOptions) {
@@ -127,12 +126,15 @@ export class Caches {
       transform: trimTokenSecret,
       indexes: { sa: (s) => [saKey(s.metadata.namespace, s.serviceAccountName)] },
     });
-    this.jwksSecrets = new Informer<SecretLite>({
-      ...common,
-      name: 'jwks-secrets',
-      path: resourcePath({ version: 'v1', plural: 'secrets', namespace: opts.namespace }),
-      transform: (raw) =>
-        raw.type === 'kubernetes.io/service-account-token' ? undefined : trimSecret(raw),
+    this.jwks = new JwksSecretWatches({
+      client: this.client,
+      logger: opts.logger,
+      informer: opts.informer,
+      sink: {
+        upsert: (ns, name, data) => this.trust.upsertJwksSecret(ns, name, data),
+        delete: (ns, name) => this.trust.deleteJwksSecret(ns, name),
+        pending: (ns, name, pending) => this.trust.setJwksSecretPending(ns, name, pending),
+      },
     });
     this.#all = [
       this.policies,
@@ -142,7 +144,6 @@ export class Caches {
       this.attestations,
       this.pods,
       this.tokenSecrets,
-      this.jwksSecrets,
     ] as Informer<KubeObjectLike>[];
     this.#feedTrustIndex();
   }
@@ -164,41 +165,46 @@ export class Caches {
       update: (a) => t.upsertAttestation(a),
       delete: (a) => t.deleteAttestation(a.metadata.name ?? ''),
     });
-    this.jwksSecrets.on({
-      add: (s) => t.upsertJwksSecret(s.metadata.namespace, s.metadata.name, s.data),
-      update: (s) => t.upsertJwksSecret(s.metadata.namespace, s.metadata.name, s.data),
-      delete: (s) => t.deleteJwksSecret(s.metadata.namespace, s.metadata.name),
-    });
+    // The JWKS watches follow the policies: a Secret no policy names is never read.
+    const follow = () => this.jwks.follow(jwksSecretRefs(this.policies.list(), this.namespace));
+    this.policies.on({ add: follow, update: follow, delete: follow });
   }
 
   start(): void {
     for (const i of this.#all) i.start();
+    this.jwks.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#all.map((i) => i.stop()));
+    await Promise.all([...this.#all.map((i) => i.stop()), this.jwks.stop()]);
     this.client.close();
   }
 
-  /** Every cache has its first full list. */
+  /**
+   * Every cache has its first full list, and so has every JWKS Secret watch (one that is
+   * refused counts: policy status reports it, and it must not hold the webhook down).
+   */
   synced(): boolean {
-    return this.#all.every((i) => i.synced());
+    // Base caches first: the JWKS watches are only complete once the policies are listed.
+    return this.#all.every((i) => i.synced()) && this.jwks.synced();
   }
 
   /** Synced and every watch heard from recently (for /readyz). */
   healthy(): boolean {
-    return this.#all.every((i) => i.healthy());
+    return this.synced() && this.#all.every((i) => i.healthy()) && this.jwks.healthy();
   }
 
   /** Resolves true once synced and every started signature check has landed; false on abort. */
   async waitForSync(signal?: AbortSignal): Promise<boolean> {
-    const ok = (await Promise.all(this.#all.map((i) => i.waitForSync(signal)))).every(Boolean);
+    const ok =
+      (await Promise.all(this.#all.map((i) => i.waitForSync(signal)))).every(Boolean) &&
+      (await this.jwks.waitForSync(signal));
     if (ok) await this.trust.settled();
     return ok;
   }
 
   status(now = Date.now()): CacheStatus[] {
-    return this.#all.map((i) => ({
+    return [...this.#all, ...this.jwks.informers()].map((i) => ({
       name: i.name,
       synced: i.synced(),
       healthy: i.healthy(now),

@@ -47,6 +47,8 @@ export interface InformerOptions<T extends KubeObjectLike> {
   /** Secondary indexes: name → the index values of an object. */
   indexes?: Record<string, (obj: T) => string[]>;
   logger?: Logger;
+  /** Told of each failed list or watch (before the retry), e.g. to report a 403. */
+  onError?: (err: unknown) => void;
 }
 
 class WatchInactive extends Error {
@@ -180,6 +182,7 @@ export class Informer<T extends KubeObjectLike> {
           continue;
         }
         this.stats.errors++;
+        this.#notify(() => this.#opts.onError?.(err));
         const retryAfterMs =
           err instanceof KubeApiError && err.retryAfterSeconds !== undefined
             ? err.retryAfterSeconds * 1000

@@ -12,7 +12,10 @@ export {
 export {
   ASYMMETRIC_ALGORITHMS,
   type JwksResolver,
+  JwksUnavailable,
   jwksFromSecretData,
+  type KeyProblem,
+  type KeyProblemCode,
   type SecretData,
   secretJwksResolver,
   VerifierKeyring,

@@ -8,8 +8,35 @@ import { POLICY_DEFAULTS, type Verifier, verifierAlgorithms } from './policy-set
 /** Asymmetric JWS algorithms only: `none` and HMAC can never verify an attestation. */
 export const ASYMMETRIC_ALGORITHMS: ReadonlySet<string> = new Set(SIGNING_ALGORITHMS);
 
-/** Looks up the JWKS of a verifier that names a Secret (jwksSecretRef); undefined if absent. */
+/**
+ * Looks up the JWKS of a verifier that names a Secret (jwksSecretRef): the parsed JWKS,
+ * a JwksUnavailable saying why there is none, or undefined when nothing is known.
+ */
 export type JwksResolver = (verifier: Verifier) => unknown;
+
+/** Why a verifier has no usable keys, or skipped some: a code for conditions, and text. */
+export type KeyProblemCode =
+  | 'JwksSecretNotFound'
+  /** Reported by the caller that watches Secrets: trustgate is refused this one. */
+  | 'JwksSecretForbidden'
+  | 'JwksSecretKeyMissing'
+  | 'JwksUnparsable'
+  | 'PrivateKeyInJwks'
+  | 'UnusableKey'
+  | 'NoKeys';
+
+export interface KeyProblem {
+  code: KeyProblemCode;
+  message: string;
+}
+
+/** A resolver's answer when a verifier's JWKS Secret cannot give a JWKS. */
+export class JwksUnavailable {
+  readonly problem: KeyProblem;
+  constructor(code: KeyProblemCode, message: string) {
+    this.problem = { code, message };
+  }
+}
 
 export interface KeyEntry {
   verifier: string;
@@ -25,10 +52,12 @@ export interface VerifierKeys {
   issuer: string;
   keys: KeyEntry[];
   /** Why the verifier has no usable keys, or skipped some of them. */
-  problems: string[];
+  problems: KeyProblem[];
 }
 
 const PUBLIC_KEY_TYPES = new Set(['EC', 'RSA', 'OKP']);
+/** JWK members that only private (or symmetric) keys have. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 function readVerifier(verifier: Verifier, resolve: JwksResolver | undefined): VerifierKeys {
   const out: VerifierKeys = {
@@ -38,9 +67,15 @@ function readVerifier(verifier: Verifier, resolve: JwksResolver | undefined): Ve
     problems: [],
   };
   const allowed = verifierAlgorithms(verifier).filter((a) => ASYMMETRIC_ALGORITHMS.has(a));
+  const problem = (code: KeyProblemCode, message: string) => out.problems.push({ code, message });
   const jwks = verifier.jwks ?? (verifier.jwksSecretRef ? resolve?.(verifier) : undefined);
+  if (jwks instanceof JwksUnavailable) {
+    problem(jwks.problem.code, `verifier ${verifier.name}: ${jwks.problem.message}`);
+    return out;
+  }
   if (jwks === undefined) {
-    out.problems.push(
+    problem(
+      verifier.jwksSecretRef ? 'JwksSecretNotFound' : 'NoKeys',
       verifier.jwksSecretRef
         ? `the JWKS Secret ${verifier.jwksSecretRef.name} of verifier ${verifier.name} is not available`
         : `verifier ${verifier.name} has no JWKS`,
@@ -49,18 +84,24 @@ function readVerifier(verifier: Verifier, resolve: JwksResolver | undefined): Ve
   }
   const keys = (jwks as { keys?: unknown })?.keys;
   if (!Array.isArray(keys)) {
-    out.problems.push(`the JWKS of verifier ${verifier.name} has no keys array`);
+    problem('JwksUnparsable', `the JWKS of verifier ${verifier.name} has no keys array`);
     return out;
   }
   keys.forEach((raw: unknown, i) => {
     const jwk = raw as JWK;
     const label = `key ${typeof jwk?.kid === 'string' ? jwk.kid : `#${i}`} of verifier ${verifier.name}`;
-    if (typeof jwk !== 'object' || jwk === null || !PUBLIC_KEY_TYPES.has(jwk.kty as string)) {
-      out.problems.push(`${label} is not an EC, RSA or OKP public key`);
-    } else if ('d' in jwk || 'p' in jwk) {
-      out.problems.push(`${label} is a private key; a policy holds public keys only`);
+    if (typeof jwk !== 'object' || jwk === null) {
+      problem('JwksUnparsable', `${label} is not a JSON object`);
+    } else if (PRIVATE_MEMBERS.some((m) => m in jwk)) {
+      // Refused whatever its type: a private key here means it has leaked into the cluster.
+      problem(
+        'PrivateKeyInJwks',
+        `${label} carries private key material; a policy holds public keys only (remove it and rotate the key)`,
+      );
+    } else if (!PUBLIC_KEY_TYPES.has(jwk.kty as string)) {
+      problem('UnusableKey', `${label} is not an EC, RSA or OKP public key`);
     } else if (jwk.use !== undefined && jwk.use !== 'sig') {
-      out.problems.push(`${label} is not a signing key (use ${jwk.use})`);
+      problem('UnusableKey', `${label} is not a signing key (use ${jwk.use})`);
     } else {
       const algorithms = new Set(allowed.filter((a) => jwk.alg === undefined || jwk.alg === a));
       out.keys.push({
@@ -73,7 +114,7 @@ function readVerifier(verifier: Verifier, resolve: JwksResolver | undefined): Ve
     }
   });
   if (out.keys.length === 0 && out.problems.length === 0) {
-    out.problems.push(`the JWKS of verifier ${verifier.name} is empty`);
+    problem('NoKeys', `the JWKS of verifier ${verifier.name} is empty`);
   }
   return out;
 }
@@ -129,6 +170,34 @@ export class VerifierKeyring {
     return found;
   }
 
+  /**
+   * Keys that parse as JWKs but cannot be used: each key is imported once for its first
+   * allowed algorithm (cached like every import), and a failure is reported, not thrown.
+   */
+  async importProblems(): Promise<KeyProblem[]> {
+    const out: KeyProblem[] = [];
+    for (const v of this.verifiers) {
+      for (const entry of v.keys) {
+        const label = `key ${entry.kid ?? '(no kid)'} of verifier ${v.name}`;
+        const alg = [...entry.algorithms][0];
+        if (!alg) {
+          out.push({
+            code: 'UnusableKey',
+            message: `${label} allows none of the verifier's algorithms`,
+          });
+          continue;
+        }
+        try {
+          await this.cryptoKey(entry, alg);
+        } catch (err) {
+          const why = err instanceof Error ? err.message : 'error';
+          out.push({ code: 'JwksUnparsable', message: `${label} cannot be imported (${why})` });
+        }
+      }
+    }
+    return out;
+  }
+
   /** The CryptoKey for an entry and algorithm, imported on first use. */
   cryptoKey(entry: KeyEntry, alg: string): Promise<CryptoKey> {
     let perAlg = this.#imported.get(entry);
@@ -148,14 +217,16 @@ export class VerifierKeyring {
 /** The `data` of a Secret as the API returns it: base64 values by key. */
 export type SecretData = Readonly<Record<string, string>> | undefined;
 
-/** Reads a JWKS from a Secret's base64 data; undefined when the key is absent or not JSON. */
+/** Reads a JWKS from a Secret's base64 data, or says why it cannot. */
 export function jwksFromSecretData(data: SecretData, key: string): unknown {
   const encoded = data?.[key];
-  if (encoded === undefined) return undefined;
+  if (encoded === undefined) {
+    return new JwksUnavailable('JwksSecretKeyMissing', `its JWKS Secret has no key "${key}"`);
+  }
   try {
     return JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
   } catch {
-    return undefined;
+    return new JwksUnavailable('JwksUnparsable', `key "${key}" of its JWKS Secret is not JSON`);
   }
 }
 
@@ -167,9 +238,14 @@ export function secretJwksResolver(
   return (verifier) => {
     const ref = verifier.jwksSecretRef;
     if (!ref) return undefined;
-    return jwksFromSecretData(
-      lookup(ref.namespace ?? defaultNamespace, ref.name),
-      ref.key ?? POLICY_DEFAULTS.jwksSecretKey,
-    );
+    const namespace = ref.namespace ?? defaultNamespace;
+    const data = lookup(namespace, ref.name);
+    if (data === undefined) {
+      return new JwksUnavailable(
+        'JwksSecretNotFound',
+        `its JWKS Secret ${namespace}/${ref.name} does not exist (or trustgate cannot read it)`,
+      );
+    }
+    return jwksFromSecretData(data, ref.key ?? POLICY_DEFAULTS.jwksSecretKey);
   };
 }

@@ -61,6 +61,8 @@ export class TrustIndex {
   readonly #policies = new Map<string, PolicyEntry>();
   readonly #attestations = new Map<string, AttestationEntry>();
   readonly #secrets = new Map<string, SecretData>();
+  /** JWKS Secrets whose first read is still under way: their policies decide nothing yet. */
+  readonly #pendingSecrets = new Set<string>();
   /** Keyrings by fingerprint, shared by policies with the same verifiers and keys. */
   readonly #keyrings = new Map<string, VerifierKeyring>();
   readonly #verifications = new Map<VerifierKeyring, Map<string, VerificationEntry>>();
@@ -139,12 +141,27 @@ export class TrustIndex {
 
   /** Feeds a Secret that may hold a verifier JWKS (data as the API returns it: base64). */
   upsertJwksSecret(namespace: string, name: string, data: SecretData): void {
-    this.#secrets.set(`${namespace}/${name}`, data);
+    this.#secrets.set(`${namespace}/${name}`, data ?? {}); // present, even with no data
     this.#rebuildKeyrings();
   }
 
   deleteJwksSecret(namespace: string, name: string): void {
     if (this.#secrets.delete(`${namespace}/${name}`)) this.#rebuildKeyrings();
+  }
+
+  /**
+   * Marks a JWKS Secret as not read yet (or read, or refused). Until it is read, nodes
+   * under the policies naming it are VerificationPending, not NoVerifierKeys: a new
+   * policy must not look like drift for the moment its Secret takes to list.
+   */
+  setJwksSecretPending(namespace: string, name: string, pending: boolean): void {
+    const key = `${namespace}/${name}`;
+    if (this.#pendingSecrets.has(key) === pending) return;
+    if (pending) this.#pendingSecrets.add(key);
+    else this.#pendingSecrets.delete(key);
+    for (const [policy, entry] of this.#policies) {
+      if (this.#secretRefs(entry.policy).includes(key)) this.#invalidatePolicy(policy);
+    }
   }
 
   /** Resolves when every signature check started so far has finished. */
@@ -162,6 +179,11 @@ export class TrustIndex {
 
   policy(name: string): EndpointTrustPolicy | undefined {
     return this.#policies.get(name)?.policy;
+  }
+
+  /** The verifier keys a policy decides with (their problems say why some are missing). */
+  keyring(policyName: string): VerifierKeyring | undefined {
+    return this.#policies.get(policyName)?.keyring;
   }
 
   policies(): EndpointTrustPolicy[] {
@@ -306,6 +328,17 @@ export class TrustIndex {
         'requires a signed attestation (zero trust)',
       );
     }
+    if (this.#secretRefs(policy).some((k) => this.#pendingSecrets.has(k))) {
+      const d = decisionWithoutToken(
+        ref,
+        policy,
+        now,
+        REASON.VerificationPending,
+        "the policy's JWKS Secret is still being read",
+        'requires a verified attestation',
+      );
+      return { ...d, validUntil: now };
+    }
     const verification = this.#verifications.get(entry.keyring)?.get(attestation.token)?.result;
     if (!verification) {
       this.#verify(entry.keyring, attestation.token);
@@ -326,6 +359,15 @@ export class TrustIndex {
       now,
       expectedNonce: attestation.expectedNonce,
     });
+  }
+
+  /** namespace/name of each JWKS Secret the policy's verifiers name. */
+  #secretRefs(policy: EndpointTrustPolicy): string[] {
+    return (policy.spec?.attestation?.verifiers ?? []).flatMap((v) =>
+      v.jwksSecretRef
+        ? [`${v.jwksSecretRef.namespace || this.#defaultSecretNamespace}/${v.jwksSecretRef.name}`]
+        : [],
+    );
   }
 
   #keyringFor(policy: EndpointTrustPolicy): VerifierKeyring {

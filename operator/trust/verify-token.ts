@@ -128,7 +128,7 @@ export async function verifyAttestationToken(
   const header = checkHeader(token);
   if (isFinding(header)) return fail(header);
   if (!keyring.hasKeys) {
-    const problems = keyring.verifiers.flatMap((v) => v.problems).join('; ');
+    const problems = keyring.verifiers.flatMap((v) => v.problems.map((p) => p.message)).join('; ');
     return fail(
       finding(REASON.NoVerifierKeys, `no verifier key is available (${problems})`, VALID_SIGNATURE),
     );

@@ -51,6 +51,17 @@ describeWithCluster('kubectl apply --dry-run=server of the rendered chart', () =
       input: yaml.dump({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }),
     });
     expect(created.stderr).toBe('');
+    // The chart's `helm test` Pod runs as the namespace's default ServiceAccount, which
+    // kube-controller-manager creates a moment after the namespace on a real cluster.
+    const defaultSa = await cluster.kubectl([
+      'wait',
+      '--for=create',
+      'serviceaccount/default',
+      '-n',
+      namespace,
+      '--timeout=30s',
+    ]);
+    expect(defaultSa.stderr).toBe('');
   }, 120_000);
 
   afterAll(async () => {

@@ -13,6 +13,12 @@ import {
 } from './support.ts';
 
 const objectsOf = renderVariantsBeforeAll();
+/** trustgate's Role in its own namespace (Lease, TLS Secret), not the JWKS Secret Roles. */
+const ownRole = (objects: KubeObject[]) =>
+  only(
+    objects.filter((o) => !o.metadata.name.endsWith('-jwks-secrets')),
+    'Role',
+  );
 
 describe('helm lint', () => {
   it.each(Object.keys(VARIANTS))('passes --strict with the %s values', async (variant) => {
@@ -149,6 +155,7 @@ describe('RBAC', () => {
       ownRulesOf(objectsOf('defaults'))
         .filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource))
         .flatMap((r) => r.verbs)
+        .filter((v, i, all) => all.indexOf(v) === i)
         .sort();
     expect(verbs('trustgate.dev', 'nodeattestations')).toEqual(['get', 'list', 'watch']);
     expect(verbs('trustgate.dev', 'workloadgrants/status')).toEqual(['patch', 'update']);
@@ -184,16 +191,35 @@ describe('RBAC', () => {
         expect(rule.resourceNames?.length).toBe(1);
       }
     }
-    const role = only(objectsOf('defaults'), 'Role');
+    const role = ownRole(objectsOf('defaults'));
     const tlsRule = role.rules.find(
       (r: Record<string, string[]>) => r.resources?.includes('secrets') && r.verbs?.includes('get'),
     );
     expect(tlsRule.resourceNames).toEqual(['tg-trustgate-webhook-tls']);
     // With cert-manager the process never writes a Secret of its own namespace.
-    const certManagerRole = only(objectsOf('certManager'), 'Role');
+    const certManagerRole = ownRole(objectsOf('certManager'));
     expect(
       certManagerRole.rules.some((r: Record<string, string[]>) => r.resources?.includes('secrets')),
     ).toBe(false);
+  });
+
+  it('lets trustgate list and watch JWKS Secrets only in the namespaces it is told', async () => {
+    const jwksRoles = (objects: KubeObject[]) =>
+      objects.filter((o) => o.kind === 'Role' && o.metadata.name.endsWith('-jwks-secrets'));
+    const defaults = jwksRoles(objectsOf('defaults'));
+    expect(defaults.map((r) => r.metadata.namespace)).toEqual([NAMESPACE]);
+    expect(defaults[0]?.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
+    ]);
+    const { objects } = await renderChart({}, [
+      '--set-json',
+      `jwksSecretNamespaces=["verifiers","${NAMESPACE}"]`,
+    ]);
+    expect(jwksRoles(objects).map((r) => r.metadata.namespace)).toEqual([NAMESPACE, 'verifiers']);
+    const bindings = objects.filter(
+      (o) => o.kind === 'RoleBinding' && o.metadata.name.endsWith('-jwks-secrets'),
+    );
+    expect(bindings.map((b) => b.metadata.namespace)).toEqual([NAMESPACE, 'verifiers']);
   });
 });
 

@@ -6,6 +6,7 @@ import { defaultedResource } from '../../schema/resources.ts';
 import {
   decideNodeTrust,
   type JwksResolver,
+  JwksUnavailable,
   type NodeDecision,
   parseTimestamp,
   type SecretData,
@@ -119,7 +120,10 @@ async function run(args: string[], io: CliIO): Promise<number> {
     // A Secret manifest without a namespace matches a reference by name alone.
     return secrets.get(`${ns}/${name}`) ?? secrets.get(`/${name}`);
   }, 'trustgate-system');
-  const resolve: JwksResolver = (verifier) => fromSecrets(verifier) ?? fallbackJwks;
+  const resolve: JwksResolver = (verifier) => {
+    const found = fromSecrets(verifier);
+    return found instanceof JwksUnavailable ? (fallbackJwks ?? found) : found;
+  };
 
   let allTrusted = true;
   for (const policy of policies) {

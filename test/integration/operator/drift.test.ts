@@ -1,7 +1,7 @@
 // The operator against a cluster (sandbox, or a real one via TRUSTGATE_TEST_KUBECONFIG):
 // drift → taint → revocation, staleness with no new event, recovery, grant expiry,
 // service-account rotation, and watches cut by the server.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { Runtime } from '../../../operator/runtime/runtime.ts';
 import {
   attest,
@@ -17,23 +17,16 @@ import {
   podExists,
   policyObject,
   requestToken,
-  setup,
-  startOperator,
   untrustedTaint,
   waitFor,
+  withOperator,
 } from './harness.ts';
 
+const started = withOperator();
 let env: Env;
 let operator: Runtime;
-
-beforeAll(async () => {
-  env = await setup();
-  operator = await startOperator(env);
-}, 60_000);
-
-afterAll(async () => {
-  await operator?.stop();
-  await env?.stop();
+beforeEach(() => {
+  ({ env, operator } = started());
 });
 
 const trustLabel = (policy: string) => `trust.trustgate.dev/${policy}`;

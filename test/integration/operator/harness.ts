@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from '@jest/globals';
 import pino from 'pino';
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
@@ -319,4 +320,25 @@ export async function startOperator(env: Env): Promise<Runtime> {
   );
   await waitFor(() => runtime.ready(), 'operator caches synced', 30_000);
   return runtime;
+}
+
+/**
+ * For a test file: a cluster and `trustgate run` on it before the tests, both stopped
+ * after. Returns them (valid once the tests run).
+ */
+export function withOperator(): () => { env: Env; operator: Runtime } {
+  let env: Env | undefined;
+  let operator: Runtime | undefined;
+  beforeAll(async () => {
+    env = await setup();
+    operator = await startOperator(env);
+  }, 60_000);
+  afterAll(async () => {
+    await operator?.stop();
+    await env?.stop();
+  });
+  return () => {
+    if (!env || !operator) throw new Error('the test cluster is not set up');
+    return { env, operator };
+  };
 }

@@ -117,6 +117,12 @@ describe('TrustIndex', () => {
       },
     ];
     const index = await seeded(p);
+    // While the Secret is first being read, the node is pending, not keyless (no drift).
+    index.setJwksSecretPending('trustgate-system', 'edr-jwks', true);
+    expect(index.decision(NODE, 'ci-runners', NOW).reasons[0]?.code).toBe(
+      REASON.VerificationPending,
+    );
+    index.setJwksSecretPending('trustgate-system', 'edr-jwks', false);
     expect(index.decision(NODE, 'ci-runners', NOW).reasons[0]?.code).toBe(REASON.NoVerifierKeys);
     const data = (k: TestKey) => ({
       'jwks.json': Buffer.from(JSON.stringify({ keys: [k.publicJwk] })).toString('base64'),
