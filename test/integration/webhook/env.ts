@@ -9,7 +9,11 @@ import type { EndpointTrustPolicy } from '../../../operator/api/types.generated.
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
-import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
+import {
+  startTestCluster,
+  type TestCluster,
+  type TestClusterOptions,
+} from '../../support/cluster.ts';
 import { ensureNamespace } from '../../support/namespace.ts';
 import { freePort } from '../../support/trustgate-process.ts';
 import { makeVerifierKey, nodeAttestation, type VerifierKey } from '../../unit/webhook/world.ts';
@@ -45,8 +49,8 @@ export async function ensure(
   }
 }
 
-export async function setupWebhookEnv(): Promise<WebhookEnv> {
-  const cluster = await startTestCluster();
+export async function setupWebhookEnv(opts: TestClusterOptions = {}): Promise<WebhookEnv> {
+  const cluster = await startTestCluster(opts);
   const client = new KubeClient(cluster.kubeConfig);
   const applied = await cluster.kubectl(['apply', '-f', path.join(root, 'crds')]);
   if (applied.code !== 0) throw new Error(`applying CRDs failed: ${applied.stderr}`);
