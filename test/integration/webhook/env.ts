@@ -16,8 +16,8 @@ import {
 } from '../../support/cluster.ts';
 import { ensureNamespace } from '../../support/namespace.ts';
 import { freePort } from '../../support/trustgate-process.ts';
-import { makeVerifierKey, nodeAttestation, type VerifierKey } from '../../unit/webhook/world.ts';
-import { waitFor } from '../operator/harness.ts';
+import { makeVerifierKey, type VerifierKey } from '../../unit/webhook/world.ts';
+import { putAttestation, waitFor } from '../operator/harness.ts';
 
 export { waitFor };
 
@@ -147,18 +147,7 @@ export async function createServiceAccount(env: WebhookEnv, namespace: string, n
 }
 
 export async function applyAttestation(env: WebhookEnv, node: string, token: string) {
-  const path = resourcePath({ ...TG, plural: 'nodeattestations' });
-  try {
-    const cur = await env.client.get<{ metadata: { resourceVersion: string } }>(`${path}/${node}`);
-    const next = nodeAttestation(node, token);
-    await env.client.replace(`${path}/${node}`, {
-      ...next,
-      metadata: { ...next.metadata, resourceVersion: cur.metadata.resourceVersion },
-    });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await env.client.create(path, nodeAttestation(node, token));
-  }
+  await putAttestation(env.client, node, token);
 }
 
 export async function createPolicy(env: WebhookEnv, policy: EndpointTrustPolicy) {
