@@ -2,7 +2,7 @@
 # trustgate's image: Node 24 runs the TypeScript sources directly, so the image holds the
 # source tree and the production dependencies, nothing else.
 #
-#   docker build -t trustgate:0.1.0 .
+#   docker build -t trustgate:0.1.0 --build-arg TRUSTGATE_COMMIT=$(git rev-parse HEAD) .
 #
 # Pin by digest in production (docker buildx imagetools inspect node:<tag>).
 ARG NODE_IMAGE=node:24.21.0-trixie-slim
@@ -40,6 +40,10 @@ RUN mkdir -p node_modules/.cache/trustgate \
 USER 65532:65532
 RUN node --max-semi-space-size=8 bin/trustgate.js run --help > /dev/null \
  && chmod -R a-w node_modules/.cache/trustgate
+# The commit `trustgate version` and the trustgate_build_info metric report. Set after the
+# compile cache is filled, so a new commit does not rebuild that layer.
+ARG TRUSTGATE_COMMIT=unknown
+ENV TRUSTGATE_COMMIT=${TRUSTGATE_COMMIT}
 # Admission webhook (HTTPS) and metrics/health (HTTP).
 EXPOSE 9443 8080
 # V8's young generation grows to 2 x 64 MiB by default; for a process that holds its caches

@@ -87,8 +87,12 @@ async function trustOf(env: DemoEnvironment, node: string): Promise<string | und
 
 async function hasTaint(env: DemoEnvironment, node: string): Promise<boolean> {
   const out = await kubectlOk(env.kubectl, ['get', 'node', node, '-o', 'json']);
-  const taints = (JSON.parse(out) as { spec?: { taints?: { key: string }[] } }).spec?.taints ?? [];
-  return taints.some((t) => t.key === TAINT_KEY);
+  const taints =
+    (JSON.parse(out) as { spec?: { taints?: { key: string; effect: string }[] } }).spec?.taints ??
+    [];
+  // The NoSchedule taint of drift actions, not the PreferNoSchedule one an untrusted node
+  // carries during the grace period.
+  return taints.some((t) => t.key === TAINT_KEY && t.effect === 'NoSchedule');
 }
 
 async function podExists(env: DemoEnvironment, name: string): Promise<boolean> {

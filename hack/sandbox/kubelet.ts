@@ -1,5 +1,6 @@
 // A tiny kubelet for one fake node (opt-in, for the demo and end-to-end tests). As
-// system:node:<name>, through the API server only: optionally registers its Node, marks
+// system:node:<name>, through the API server only: optionally registers its Node (and
+// reports it Ready with capacity, which kube-scheduler needs to place pods there), marks
 // pods bound to it Running, finishes graceful deletions, and keeps each projected
 // service-account token fresh through TokenRequest, refreshing at 80 % of its lifetime
 // like the kubelet's token manager. What happened to each token is kept for tests
@@ -60,6 +61,8 @@ export interface KubeletOptions {
   register?: {
     labels?: Record<string, string>;
     taints?: { key: string; value?: string; effect: string }[];
+    /** Capacity and allocatable to report; default NODE_CAPACITY. */
+    capacity?: Record<string, string>;
   };
   /** Sync interval; default 250 ms. */
   intervalMs?: number;
@@ -72,6 +75,9 @@ export interface KubeletOptions {
 }
 
 const DEFAULT_TOKEN_SECONDS = 3600;
+
+/** What a small node reports: without cpu, memory and pods the scheduler finds no room. */
+export const NODE_CAPACITY: Record<string, string> = { cpu: '4', memory: '8Gi', pods: '110' };
 
 type TokenSource = { audience?: string; expirationSeconds?: number; path?: string };
 
@@ -123,8 +129,12 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
       lastHeartbeatTime: new Date(),
       lastTransitionTime: new Date(),
     };
+    const capacity = opts.register?.capacity ?? NODE_CAPACITY;
     await api.patchNodeStatus(
-      { name: node, body: { status: { conditions: [ready] } } },
+      {
+        name: node,
+        body: { status: { conditions: [ready], capacity, allocatable: capacity } },
+      },
       mergePatch,
     );
     registered = true;

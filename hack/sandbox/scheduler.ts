@@ -1,7 +1,7 @@
 // A tiny scheduler for the sandbox (opt-in, for the demo and end-to-end tests): binds
 // pending pods through pods/binding as system:kube-scheduler, honouring nodeSelector,
-// unschedulable nodes and NoSchedule/NoExecute taints against tolerations, spreading by
-// pod count. Unschedulable pods get kube's PodScheduled=False condition. It only talks to
+// unschedulable nodes and NoSchedule/NoExecute taints against tolerations, preferring
+// nodes without untolerated PreferNoSchedule taints, spreading by pod count. Unschedulable pods get kube's PodScheduled=False condition. It only talks to
 // the API server (client-node), so webhooks see its bindings like any scheduler's.
 import {
   CoreV1Api,
@@ -60,16 +60,26 @@ export function unfitReason(pod: V1Pod, node: V1Node): string | null {
   return null;
 }
 
+/** Untolerated PreferNoSchedule taints: what kube-scheduler's TaintToleration score counts. */
+export function softTaints(pod: V1Pod, node: V1Node): number {
+  const tolerations = (pod.spec?.tolerations ?? []) as Toleration[];
+  return ((node.spec?.taints ?? []) as Taint[]).filter(
+    (t) => t.effect === 'PreferNoSchedule' && !tolerations.some((o) => tolerates(o, t)),
+  ).length;
+}
+
 export type Placement = { node: string } | { unschedulable: string };
 
 /**
- * Picks the feasible node with the fewest pods (ties by name), or explains in the shape of
+ * Picks the feasible node with the fewest untolerated PreferNoSchedule taints, then the
+ * fewest pods, then by name (kube-scheduler weighs TaintToleration 3, above spreading; here
+ * it simply comes first), or explains in the shape of
  * kube-scheduler's message (checked on the sandbox only):
  * "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 node(s) ...".
  */
 export function placePod(pod: V1Pod, nodes: V1Node[], podsPerNode: Map<string, number>): Placement {
   const reasons = new Map<string, number>();
-  let best: { name: string; load: number } | undefined;
+  let best: { name: string; rank: [number, number] } | undefined;
   for (const node of nodes) {
     const name = node.metadata?.name ?? '';
     const why = unfitReason(pod, node);
@@ -77,9 +87,9 @@ export function placePod(pod: V1Pod, nodes: V1Node[], podsPerNode: Map<string, n
       reasons.set(why, (reasons.get(why) ?? 0) + 1);
       continue;
     }
-    const load = podsPerNode.get(name) ?? 0;
-    if (!best || load < best.load || (load === best.load && name < best.name))
-      best = { name, load };
+    const rank: [number, number] = [softTaints(pod, node), podsPerNode.get(name) ?? 0];
+    const order = best ? rank[0] - best.rank[0] || rank[1] - best.rank[1] : -1;
+    if (!best || order < 0 || (order === 0 && name < best.name)) best = { name, rank };
   }
   if (best) return { node: best.name };
   const summary = [...reasons.entries()]

@@ -290,9 +290,10 @@ const policySpec = obj(
               'How long a new node may run without any attestation before it counts as drifted.',
               { default: '10m' },
             ),
-            taint: bool('Taint the node trustgate.dev/untrusted=<policy>:NoSchedule.', {
-              default: true,
-            }),
+            taint: bool(
+              'Taint the node trustgate.dev/untrusted=<policy>:NoSchedule when drift actions start. Either way an untrusted node carries trustgate.dev/untrusted=<policy>:PreferNoSchedule until then, so the scheduler prefers trusted nodes.',
+              { default: true },
+            ),
             podAction: enumOf(
               'How governed pods on a drifted node are removed; ForceDelete kills their bound tokens soonest.',
               ['ForceDelete', 'Delete', 'Evict', 'None'],

@@ -206,7 +206,7 @@ export interface EndpointTrustPolicySpec {
       gracePeriod?: string;
       /** How long a new node may run without any attestation before it counts as drifted. */
       bootstrapGracePeriod?: string;
-      /** Taint the node trustgate.dev/untrusted=<policy>:NoSchedule. */
+      /** Taint the node trustgate.dev/untrusted=<policy>:NoSchedule when drift actions start. Either way an untrusted node carries trustgate.dev/untrusted=<policy>:PreferNoSchedule until then, so the scheduler prefers trusted nodes. */
       taint?: boolean;
       /** How governed pods on a drifted node are removed; ForceDelete kills their bound tokens soonest. */
       podAction?: "ForceDelete" | "Delete" | "Evict" | "None";

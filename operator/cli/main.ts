@@ -17,6 +17,8 @@ function help(): string {
 
 /** Runs the CLI; returns the exit code. Never throws for bad input. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
+  // `trustgate --version` is what people type first; it is `trustgate version`.
+  if (argv[0] === '--version') argv = ['version', ...argv.slice(1)];
   const [first, second] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     io.stdout(help());

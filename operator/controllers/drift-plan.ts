@@ -1,8 +1,12 @@
 // Pure drift decisions for one node: given the trust decisions under each governing
 // policy, what is recorded on the node, which taint it carries, and which policies'
-// revocations run now. The record lives on the node itself (annotation
-// trustgate.dev/revocation), written together with the taint before any pod is touched,
-// so a leader that dies mid-revocation leaves enough behind for the next one to finish.
+// revocations run now. The taint is NoSchedule once a policy that asks for it revokes;
+// before that, and under policies that do not taint, an untrusted node still carries a
+// PreferNoSchedule taint: the pods/binding webhook refuses it from the first moment, and
+// without a hint the scheduler keeps choosing it (an empty node scores high). The record
+// lives on the node itself (annotation trustgate.dev/revocation), written together with
+// the taint before any pod is touched, so a leader that dies mid-revocation leaves enough
+// behind for the next one to finish.
 import type { NodeDecision } from '../trust/index.ts';
 import { REASON } from '../trust/index.ts';
 import type { Taint } from './actions.ts';
@@ -57,7 +61,7 @@ export interface NodePlan {
   recovered: string[];
   /** Policies that just started their grace period. */
   started: string[];
-  /** The taint the node should carry, if any. */
+  /** Our taint the node should carry (NoSchedule or PreferNoSchedule), if any. */
   taint: Taint | undefined;
   /** Desired trust labels (null removes). */
   labels: Record<string, string | null>;
@@ -135,18 +139,33 @@ export function planNode(input: {
     if (!key.startsWith(TRUST_LABEL_PREFIX)) continue;
     if (!governed.has(key.slice(TRUST_LABEL_PREFIX.length))) plan.labels[key] = null;
   }
-  const tainting = Object.entries(record)
-    .filter(
-      ([p, r]) =>
-        (r.phase === 'revoking' || r.phase === 'revoked') &&
-        input.policies.find((i) => i.policy === p)?.settings.taint,
-    )
-    .map(([p]) => p)
-    .sort();
-  if (tainting[0]) {
-    plan.taint = { key: UNTRUSTED_TAINT_KEY, value: tainting[0], effect: 'NoSchedule' };
-  }
+  plan.taint = taintFor(input.policies, record);
   return plan;
+}
+
+/**
+ * NoSchedule, valued with the first (by name) policy whose drift actions run and that asks
+ * for the taint; else PreferNoSchedule with the first Enforce policy that finds the node
+ * untrusted, in any phase (bootstrap grace, grace, revoking with `taint: false`). Audit
+ * policies admit bindings, so they leave scheduling alone.
+ */
+function taintFor(policies: PolicyInput[], record: DriftRecord): Taint | undefined {
+  const first = (names: string[]) => names.sort()[0];
+  const hard = first(
+    policies
+      .filter((i) => {
+        const phase = record[i.policy]?.phase;
+        return i.settings.taint && (phase === 'revoking' || phase === 'revoked');
+      })
+      .map((i) => i.policy),
+  );
+  if (hard) return { key: UNTRUSTED_TAINT_KEY, value: hard, effect: 'NoSchedule' };
+  const soft = first(
+    policies
+      .filter((i) => i.settings.mode === 'Enforce' && !i.decision.trusted)
+      .map((i) => i.policy),
+  );
+  return soft ? { key: UNTRUSTED_TAINT_KEY, value: soft, effect: 'PreferNoSchedule' } : undefined;
 }
 
 /** When trust was lost: the exact freshness deadline for a stale attestation, else now. */
@@ -157,16 +176,17 @@ function lostAt(decision: NodeDecision, now: number): number {
   return now;
 }
 
-/** The taint list with ours set to `taint` (or removed when undefined). */
+const isOurs = (t: Taint) =>
+  t.key === UNTRUSTED_TAINT_KEY && (t.effect === 'NoSchedule' || t.effect === 'PreferNoSchedule');
+
+/** The taint list with ours (one at most, either effect) set to `taint`, or removed. */
 export function withTaint(taints: Taint[] | undefined, taint: Taint | undefined, now: number) {
-  const others = (taints ?? []).filter(
-    (t) => !(t.key === UNTRUSTED_TAINT_KEY && t.effect === 'NoSchedule'),
-  );
-  const ours = (taints ?? []).find(
-    (t) => t.key === UNTRUSTED_TAINT_KEY && t.effect === 'NoSchedule',
-  );
-  if (!taint) return { taints: others, changed: ours !== undefined };
-  if (ours && ours.value === taint.value) return { taints: taints ?? [], changed: false };
+  const others = (taints ?? []).filter((t) => !isOurs(t));
+  const ours = (taints ?? []).filter(isOurs);
+  if (!taint) return { taints: others, changed: ours.length > 0 };
+  const [only, ...more] = ours;
+  if (only && !more.length && only.value === taint.value && only.effect === taint.effect)
+    return { taints: taints ?? [], changed: false };
   return {
     taints: [...others, { ...taint, timeAdded: new Date(now).toISOString() }],
     changed: true,

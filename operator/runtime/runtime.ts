@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pino, { type Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { DEFAULT_ADMISSION_CONFIG } from '../../webhook/admit.ts';
 import { webhookConfigurationController } from '../../webhook/configuration-controller.ts';
 import { admissionCachesFrom } from '../../webhook/kube-caches.ts';
@@ -20,6 +20,7 @@ import { type Controllers, startControllers } from '../controllers/index.ts';
 import { type Caches, createCaches } from '../kube/caches.ts';
 import { loadClusterAccess } from '../kube/kubeconfig.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
+import { buildInfo } from './build-info.ts';
 import type { RunOptions } from './flags.ts';
 import { type HealthServer, startHealthServer } from './health-server.ts';
 import { batchedLogDestination } from './log-destination.ts';
@@ -126,6 +127,13 @@ export async function startRuntime(
 ): Promise<Runtime> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // The usual *_build_info shape: constant 1, the build in its labels (join on them).
+  new Gauge({
+    name: 'trustgate_build_info',
+    help: 'Always 1; labels: version, git commit and Node version of this trustgate process',
+    labelNames: ['version', 'commit', 'node'],
+    registers: [registry],
+  }).set({ ...buildInfo() }, 1);
   const kubeConfig = await loadClusterAccess(o.kubeconfig);
   const caches = createCaches({
     kubeConfig,

@@ -34,4 +34,9 @@ export const COMMANDS: CommandEntry[] = [
     summary: 'Run the admission webhook and, on the elected leader, the controllers',
     load: async () => (await import('./run.ts')).command,
   },
+  {
+    name: 'version',
+    summary: 'Print the version, git commit and Node version of this build',
+    load: async () => (await import('./version.ts')).command,
+  },
 ];

@@ -172,21 +172,21 @@ export async function attest(
   posture: Record<string, unknown> = {},
   iatMs?: number,
 ) {
-  const token = await signAttestation(env, node, posture, iatMs);
+  await putAttestation(env.client, node, await signAttestation(env, node, posture, iatMs));
+}
+
+/**
+ * Sets the node's NodeAttestation token, creating it if missing. A merge patch, not a
+ * read-then-replace: the operator writes the object's status at any moment, and a
+ * replace carrying the resourceVersion read just before would fail with 409.
+ */
+export async function putAttestation(client: KubeClient, node: string, token: string) {
   const collection = resourcePath({ ...TG, plural: 'nodeattestations' });
   try {
-    const cur = await env.client.get<{ metadata: Record<string, unknown> }>(
-      `${collection}/${node}`,
-    );
-    await env.client.replace(`${collection}/${node}`, {
-      apiVersion: 'trustgate.dev/v1alpha1',
-      kind: 'NodeAttestation',
-      metadata: { name: node, resourceVersion: cur.metadata.resourceVersion },
-      spec: { token },
-    });
+    await client.patch(`${collection}/${node}`, { spec: { token } });
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await env.client.create(collection, {
+    await client.create(collection, {
       apiVersion: 'trustgate.dev/v1alpha1',
       kind: 'NodeAttestation',
       metadata: { name: node },

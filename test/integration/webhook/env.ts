@@ -9,11 +9,15 @@ import type { EndpointTrustPolicy } from '../../../operator/api/types.generated.
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
-import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
+import {
+  startTestCluster,
+  type TestCluster,
+  type TestClusterOptions,
+} from '../../support/cluster.ts';
 import { ensureNamespace } from '../../support/namespace.ts';
 import { freePort } from '../../support/trustgate-process.ts';
-import { makeVerifierKey, nodeAttestation, type VerifierKey } from '../../unit/webhook/world.ts';
-import { waitFor } from '../operator/harness.ts';
+import { makeVerifierKey, type VerifierKey } from '../../unit/webhook/world.ts';
+import { putAttestation, waitFor } from '../operator/harness.ts';
 
 export { waitFor };
 
@@ -45,8 +49,8 @@ export async function ensure(
   }
 }
 
-export async function setupWebhookEnv(): Promise<WebhookEnv> {
-  const cluster = await startTestCluster();
+export async function setupWebhookEnv(opts: TestClusterOptions = {}): Promise<WebhookEnv> {
+  const cluster = await startTestCluster(opts);
   const client = new KubeClient(cluster.kubeConfig);
   const applied = await cluster.kubectl(['apply', '-f', path.join(root, 'crds')]);
   if (applied.code !== 0) throw new Error(`applying CRDs failed: ${applied.stderr}`);
@@ -143,18 +147,7 @@ export async function createServiceAccount(env: WebhookEnv, namespace: string, n
 }
 
 export async function applyAttestation(env: WebhookEnv, node: string, token: string) {
-  const path = resourcePath({ ...TG, plural: 'nodeattestations' });
-  try {
-    const cur = await env.client.get<{ metadata: { resourceVersion: string } }>(`${path}/${node}`);
-    const next = nodeAttestation(node, token);
-    await env.client.replace(`${path}/${node}`, {
-      ...next,
-      metadata: { ...next.metadata, resourceVersion: cur.metadata.resourceVersion },
-    });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await env.client.create(path, nodeAttestation(node, token));
-  }
+  await putAttestation(env.client, node, token);
 }
 
 export async function createPolicy(env: WebhookEnv, policy: EndpointTrustPolicy) {

@@ -1,4 +1,5 @@
-// The scheduler's pure placement: nodeSelector, unschedulable, taints vs tolerations.
+// The scheduler's pure placement: nodeSelector, unschedulable, taints vs tolerations,
+// PreferNoSchedule as a preference.
 import { describe, expect, it } from '@jest/globals';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { placePod, tolerates } from '../../../hack/sandbox/scheduler.ts';
@@ -52,14 +53,14 @@ describe('placePod', () => {
     ).toEqual({ node: 'c' });
   });
 
-  it('ignores PreferNoSchedule taints', () => {
-    expect(
-      placePod(
-        pod(),
-        [node('soft', { taints: [{ key: 'k', effect: 'PreferNoSchedule' }] })],
-        new Map(),
-      ),
-    ).toEqual({ node: 'soft' });
+  it('prefers nodes without untolerated PreferNoSchedule taints over emptier ones', () => {
+    const preferNot = { key: 'trustgate.dev/untrusted', value: 'prod', effect: 'PreferNoSchedule' };
+    const pool = [node('soft', { taints: [preferNot] }), node('busy')];
+    expect(placePod(pod(), pool, new Map([['busy', 5]]))).toEqual({ node: 'busy' });
+    const tolerant = pod({ tolerations: [{ key: 'trustgate.dev/untrusted', operator: 'Exists' }] });
+    expect(placePod(tolerant, pool, new Map([['busy', 5]]))).toEqual({ node: 'soft' });
+    // A preference, not a filter: the tainted node is used when nothing else fits.
+    expect(placePod(pod(), pool.slice(0, 1), new Map())).toEqual({ node: 'soft' });
   });
 
   it('explains as kube does when nothing fits', () => {

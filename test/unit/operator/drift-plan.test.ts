@@ -30,6 +30,7 @@ const settings = (o: Partial<typeof ENFORCEMENT_DEFAULTS> = {}) => ({
   ...o,
 });
 const node = { name: 'n1', creationTimestamp: iso(NOW - 86_400_000) };
+const soft = { key: 'trustgate.dev/untrusted', effect: 'PreferNoSchedule' };
 
 describe('planNode', () => {
   it('reads the CRD defaults: no grace, ForceDelete, taint, delete legacy secrets', () => {
@@ -74,7 +75,8 @@ describe('planNode', () => {
     const first = planNode({ ...input, record: {}, now: NOW });
     expect(first.revoke).toEqual([]);
     expect(first.started).toEqual(['p']);
-    expect(first.taint).toBeUndefined();
+    // The binding webhook already refuses the node: the scheduler is told to look elsewhere.
+    expect(first.taint).toEqual({ ...soft, value: 'p' });
     expect(first.requeueAt).toBe(NOW + 30_000);
     const later = planNode({ ...input, record: first.record, now: NOW + 30_000 });
     expect(later.revoke).toEqual(['p']);
@@ -105,6 +107,7 @@ describe('planNode', () => {
     expect(plan.revoke).toEqual([]);
     expect(plan.record).toEqual({});
     expect(plan.requeueAt).toBe(NOW - 60_000 + 600_000);
+    expect(plan.taint).toEqual({ ...soft, value: 'p' });
   });
 
   it('only reports in Audit mode: no taint, no revocation, reported once', () => {
@@ -145,6 +148,73 @@ describe('planNode', () => {
     expect(healed.requeueAt).toBe(NOW + 60_000);
   });
 
+  it('with taint false, keeps a PreferNoSchedule taint while untrusted and lifts it on recovery', () => {
+    const input = (trusted: boolean) => ({
+      node,
+      policies: [
+        { policy: 'p', decision: decision(trusted), settings: settings({ taint: false }) },
+      ],
+    });
+    const drifted = planNode({ ...input(false), record: {}, now: NOW });
+    expect(drifted.revoke).toEqual(['p']);
+    expect(drifted.taint).toEqual({ ...soft, value: 'p' });
+    const revoked = planNode({
+      ...input(false),
+      record: { p: { ...(drifted.record.p as DriftRecord[string]), phase: 'revoked' } },
+      now: NOW + 1000,
+    });
+    expect(revoked.taint).toEqual({ ...soft, value: 'p' });
+    const healed = planNode({ ...input(true), record: revoked.record, now: NOW + 2000 });
+    expect(healed).toMatchObject({ recovered: ['p'], taint: undefined });
+  });
+
+  it('picks one taint over all policies: NoSchedule first, PreferNoSchedule from Enforce only', () => {
+    const plan = (policies: [string, boolean, Partial<typeof ENFORCEMENT_DEFAULTS>][]) =>
+      planNode({
+        node,
+        policies: policies.map(([policy, trusted, o]) => ({
+          policy,
+          decision: decision(trusted),
+          settings: settings(o),
+        })),
+        record: {},
+        now: NOW,
+      }).taint;
+    expect(
+      plan([
+        ['b', false, {}],
+        ['a', false, { taint: false }],
+      ]),
+    ).toMatchObject({
+      value: 'b',
+      effect: 'NoSchedule',
+    });
+    expect(
+      plan([
+        ['b', false, { taint: false }],
+        ['a', false, { taint: false }],
+      ]),
+    ).toEqual({
+      ...soft,
+      value: 'a',
+    });
+    expect(
+      plan([
+        ['a', false, { mode: 'Audit' }],
+        ['b', true, {}],
+      ]),
+    ).toBeUndefined();
+    expect(
+      plan([
+        ['a', false, { mode: 'Audit' }],
+        ['c', false, { taint: false }],
+      ]),
+    ).toEqual({
+      ...soft,
+      value: 'c',
+    });
+  });
+
   it('removes trust labels of policies that no longer govern the node', () => {
     const plan = planNode({
       node: { ...node, labels: { 'trust.trustgate.dev/old': 'true', other: 'x' } },
@@ -165,6 +235,25 @@ describe('withTaint', () => {
     expect(withTaint([other, ours], ours, NOW).changed).toBe(false);
     expect(withTaint([ours], { ...ours, value: 'q' }, NOW).taints).toMatchObject([{ value: 'q' }]);
     expect(withTaint([other, ours], undefined, NOW)).toEqual({ changed: true, taints: [other] });
+  });
+
+  it('owns both effects of its key: switches between them, leaves other effects alone', () => {
+    const preferred = { ...ours, effect: 'PreferNoSchedule' };
+    const foreign = { ...ours, effect: 'NoExecute' };
+    expect(withTaint([preferred], preferred, NOW).changed).toBe(false);
+    expect(withTaint([foreign, preferred], ours, NOW)).toMatchObject({
+      changed: true,
+      taints: [foreign, ours],
+    });
+    expect(withTaint([ours], preferred, NOW).taints).toMatchObject([preferred]);
+    expect(withTaint([ours, preferred], ours, NOW)).toMatchObject({
+      changed: true,
+      taints: [ours],
+    });
+    expect(withTaint([foreign, preferred], undefined, NOW)).toEqual({
+      changed: true,
+      taints: [foreign],
+    });
   });
 });
 
