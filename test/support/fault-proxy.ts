@@ -7,12 +7,17 @@
 // verifies the API server with the original kubeconfig's CA and presents its client
 // certificate, if it has one. A bearer token travels in the client's own Authorization
 // header, so every request keeps the identity of the process that sent it.
+//
+// Every request is logged (method, path, query, status), so a test can count what the
+// process did at the wire: revocations sent, verbs used, what a list or watch asked for.
+// Response bodies are kept only for the paths a test names (recordBodies).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { constants, gunzipSync } from 'node:zlib';
 import yaml from 'js-yaml';
 import { loadClusterAccess } from '../../operator/kube/kubeconfig.ts';
 import {
@@ -34,6 +39,21 @@ export interface FaultRule {
   drop?: boolean;
 }
 
+export interface RecordedRequest {
+  method: string;
+  /** The path without the query. */
+  path: string;
+  query: URLSearchParams;
+  /** When the proxy received it (ms since the epoch). */
+  at: number;
+  /** The upstream response's status; undefined while held, dropped or unanswered. */
+  status?: number;
+  /** Destroyed by a drop rule (never sent upstream). */
+  dropped?: boolean;
+  /** The response body so far, for paths matching recordBodies (gunzipped). */
+  body(): string | undefined;
+}
+
 export interface FaultProxy {
   url: string;
   /** A copy of the upstream kubeconfig whose current cluster is this proxy. */
@@ -42,6 +62,8 @@ export interface FaultProxy {
   setRules(rules: FaultRule[]): void;
   /** Requests each rule has matched so far (same order as the rules). */
   matched(): number[];
+  /** Every request received so far, in arrival order. */
+  requests(): readonly RecordedRequest[];
   /** Cuts every open connection (watches included); clients must reconnect. */
   dropConnections(): void;
   stop(): Promise<void>;
@@ -78,6 +100,8 @@ export async function startFaultProxy(opts: {
   /** The kubeconfig of the API server to sit in front of. */
   kubeconfigPath: string;
   rules?: FaultRule[];
+  /** Keep the response bodies of requests whose path matches (e.g. secrets lists and watches). */
+  recordBodies?: RegExp;
 }): Promise<FaultProxy> {
   const upstreamAccess = await loadClusterAccess(opts.kubeconfigPath);
   const upstream = new URL(upstreamAccess.getCurrentCluster()?.server ?? '');
@@ -101,8 +125,41 @@ export async function startFaultProxy(opts: {
   let counts = rules.map(() => 0);
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  const log: RecordedRequest[] = [];
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  /** A log entry for `req`, and how to capture its response. */
+  interface Capture {
+    entry: RecordedRequest;
+    onResponse(up: http.IncomingMessage): void;
+  }
+  const record = (req: http.IncomingMessage): Capture => {
+    const url = new URL(req.url ?? '/', 'https://proxy');
+    const chunks = opts.recordBodies?.test(url.pathname) ? ([] as Buffer[]) : undefined;
+    let gzip = false;
+    const entry: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      at: Date.now(),
+      body() {
+        if (!chunks) return undefined;
+        const raw = Buffer.concat(chunks);
+        // A body cut mid-stream (a watch) still decodes as far as it goes.
+        return (gzip ? gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH }) : raw).toString();
+      },
+    };
+    log.push(entry);
+    return {
+      entry,
+      onResponse(up) {
+        entry.status = up.statusCode;
+        gzip = up.headers['content-encoding'] === 'gzip';
+        if (chunks) up.on('data', (d: Buffer) => chunks.push(d));
+      },
+    };
+  };
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, capture: Capture) => {
     const { host: _host, ...headers } = req.headers;
     const out = https.request(
       {
@@ -115,6 +172,7 @@ export async function startFaultProxy(opts: {
         agent,
       },
       (up) => {
+        capture.onResponse(up);
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
@@ -125,22 +183,26 @@ export async function startFaultProxy(opts: {
   };
 
   const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
-    const pathname = (req.url ?? '/').split('?')[0] as string;
+    const recorded = record(req);
+    const pathname = recorded.entry.path;
     const i = rules.findIndex(
       (r) => (!r.method || r.method === req.method) && (!r.path || r.path.test(pathname)),
     );
     const rule = rules[i];
-    if (!rule) return forward(req, res);
+    if (!rule) return forward(req, res, recorded);
     const nth = counts[i] ?? 0;
     counts[i] = nth + 1;
-    if (rule.drop) return req.socket.destroy();
+    if (rule.drop) {
+      recorded.entry.dropped = true;
+      return req.socket.destroy();
+    }
     const delay = typeof rule.delayMs === 'function' ? rule.delayMs(nth) : (rule.delayMs ?? 0);
-    if (delay <= 0) return forward(req, res);
+    if (delay <= 0) return forward(req, res, recorded);
     req.pause();
     const timer = setTimeout(() => {
       timers.delete(timer);
       req.resume();
-      forward(req, res);
+      forward(req, res, recorded);
     }, delay);
     timers.add(timer);
     // A held request whose client went away (killed) is never sent upstream.
@@ -172,6 +234,7 @@ export async function startFaultProxy(opts: {
       counts = next.map(() => 0);
     },
     matched: () => [...counts],
+    requests: () => log,
     dropConnections,
     async stop() {
       for (const t of timers) clearTimeout(t);

@@ -8,6 +8,7 @@ import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/res
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
+import { startTrustgateProcess } from '../../support/trustgate-process.ts';
 import { earClaims, ISSUER, makeKey, sign, type TestKey } from '../../unit/trust/fixtures.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -319,4 +320,32 @@ export async function startOperator(env: Env): Promise<Runtime> {
   );
   await waitFor(() => runtime.ready(), 'operator caches synced', 30_000);
   return runtime;
+}
+
+/**
+ * An operator replica as the image runs it: a `trustgate run` child with short
+ * leader-election timings and no webhook configuration, through `kubeconfigPath` (a fault
+ * proxy's, say). `args` come after these, so a test can override them.
+ */
+export function startReplica(
+  env: Env,
+  name: string,
+  podName: string,
+  kubeconfigPath = env.cluster.kubeconfigPath,
+  args: string[] = [],
+) {
+  return startTrustgateProcess({
+    kubeconfigPath,
+    namespace: NAMESPACE,
+    name,
+    podName,
+    args: [
+      '--manage-webhook-configuration=false',
+      '--leader-elect-lease-duration=3s',
+      '--leader-elect-renew-deadline=2s',
+      '--leader-elect-retry-period=300ms',
+      `--log-level=${process.env.TRUSTGATE_TEST_LOG ?? 'warn'}`,
+      ...args,
+    ],
+  });
 }
