@@ -53,6 +53,10 @@ export interface ControlPlane {
   nodeKubeconfig(node: string): Promise<string>;
   /** SIGKILLs kube-apiserver and starts it again on the same port and data (fault tests). */
   restartApiServer(): Promise<void>;
+  /** Stops etcd (SIGTERM), keeping its data and ports; kube-apiserver stays up (fault tests). */
+  stopEtcd(): Promise<void>;
+  /** Starts etcd again on the same data and ports, and waits for kube-apiserver to be ready. */
+  startEtcd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -201,7 +205,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       '--unsafe-no-fsync=true',
       '--log-level=error',
     ];
-    start('etcd', etcdArgs);
+    let etcd = start('etcd', etcdArgs);
 
     const apiServerArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
@@ -266,6 +270,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ]);
     }
 
+    /** Ends a component on purpose, to be started again (not reported as a failure). */
+    const retire = async (c: Component, signal: NodeJS.Signals) => {
+      c.restarting = true;
+      c.child.kill(signal);
+      await c.exited;
+      const i = components.indexOf(c);
+      if (i >= 0) components.splice(i, 1);
+    };
+    const ready = async () =>
+      waitReady(url, ca.certPem, await readAdminCert(adminKubeconfigPath), () =>
+        components.find((c) => c.child.exitCode !== null),
+      );
+
     return {
       url,
       caPem: ca.certPem,
@@ -275,15 +292,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       nodeKubeconfig: (node) =>
         kubeconfigFor({ name: `system:node:${node}`, groups: ['system:nodes'] }),
       async restartApiServer() {
-        const old = apiServer;
-        old.restarting = true;
-        old.child.kill('SIGKILL');
-        await old.exited;
-        components.splice(components.indexOf(old), 1);
+        await retire(apiServer, 'SIGKILL');
         apiServer = start('kube-apiserver', apiServerArgs);
-        await waitReady(url, ca.certPem, await readAdminCert(adminKubeconfigPath), () =>
-          components.find((c) => c.child.exitCode !== null),
-        );
+        await ready();
+      },
+      async stopEtcd() {
+        await retire(etcd, 'SIGTERM');
+      },
+      async startEtcd() {
+        if (components.includes(etcd)) return;
+        etcd = start('etcd', etcdArgs);
+        await ready();
       },
       stop: stopAll,
     };

@@ -51,6 +51,10 @@ export interface TrustgateProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Echo the process's output (logs) to this process's stderr. */
   echo?: boolean;
+  /** The webhook port (default: a free one). */
+  webhookPort?: number;
+  /** The URL the API server is told to call (default: the webhook port on 127.0.0.1). */
+  webhookUrl?: string;
 }
 
 export interface TrustgateProcess {
@@ -75,8 +79,8 @@ export interface TrustgateProcess {
 }
 
 export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise<TrustgateProcess> {
-  const [webhookPort, metricsPort] = [await freePort(), await freePort()];
-  const webhookUrl = `https://127.0.0.1:${webhookPort}/validate`;
+  const [webhookPort, metricsPort] = [o.webhookPort ?? (await freePort()), await freePort()];
+  const webhookUrl = o.webhookUrl ?? `https://127.0.0.1:${webhookPort}/validate`;
   const tlsSecret = `${o.name}-webhook-tls`;
   const child = spawn(
     process.execPath,

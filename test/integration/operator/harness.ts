@@ -8,7 +8,10 @@ import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/res
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
-import { startTrustgateProcess } from '../../support/trustgate-process.ts';
+import {
+  startTrustgateProcess,
+  type TrustgateProcessOptions,
+} from '../../support/trustgate-process.ts';
 import { earClaims, ISSUER, makeKey, sign, type TestKey } from '../../unit/trust/fixtures.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -333,8 +336,11 @@ export function startReplica(
   podName: string,
   kubeconfigPath = env.cluster.kubeconfigPath,
   args: string[] = [],
+  more: Pick<TrustgateProcessOptions, 'webhookPort' | 'webhookUrl'> = {},
 ) {
   return startTrustgateProcess({
+    echo: process.env.TRUSTGATE_TEST_ECHO === '1',
+    ...more,
     kubeconfigPath,
     namespace: NAMESPACE,
     name,

@@ -1,0 +1,67 @@
+// etcd stopped for 20 s and started again, while a node's attestation goes stale: trustgate
+// must taint the node and remove its pods, and every write it tries fails until storage
+// is back. On the sandbox, which has no etcd, the fault proxy plays kube-apiserver without
+// its storage for the same 20 s: every request from trustgate that is not an open watch
+// is answered 503, and open watches stay open and silent.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { FaultProxy } from '../../support/fault-proxy.ts';
+import type { TrustgateProcess } from '../../support/trustgate-process.ts';
+import { type Env, setup } from '../operator/harness.ts';
+import { createPool, expectInvariants, recovery, report, startBehindProxy } from './support.ts';
+
+const OUTAGE_MS = 20_000;
+/** The stale node's attestation runs out this long into the outage. */
+const STALE_AFTER_OUTAGE_START_MS = 8_000;
+const MAX_AGE_S = 60;
+
+let env: Env;
+let proxy: FaultProxy;
+let trustgate: TrustgateProcess;
+
+beforeAll(async () => {
+  env = await setup();
+  ({ proxy, trustgate } = await startBehindProxy(env, 'etcd'));
+}, 90_000);
+
+afterAll(async () => {
+  await trustgate?.stop();
+  await proxy?.stop();
+  await env?.stop();
+});
+
+describe('etcd stopped for 20 s', () => {
+  it('a node going stale during the outage is revoked once storage is back, once', async () => {
+    const steady = await createPool(env, 'steady', 1, 2);
+    // Signed so it turns stale a few seconds into the outage, with nothing written.
+    const iatMs = Date.now() - MAX_AGE_S * 1000 + STALE_AFTER_OUTAGE_START_MS + 4_000;
+    const stale = await createPool(env, 'stale', 1, 4, { maxAge: `${MAX_AGE_S}s`, iatMs });
+    const staleAt = iatMs + MAX_AGE_S * 1000;
+    const outageStart = Date.now();
+    expect(staleAt).toBeGreaterThan(outageStart);
+    const controlPlane = env.cluster.controlPlane;
+    if (controlPlane) await controlPlane.stopEtcd();
+    else proxy.setRules([{ respond: 503 }]);
+    const during = proxy.requests().length;
+    await new Promise((r) => setTimeout(r, OUTAGE_MS - (Date.now() - outageStart)));
+    expect(Date.now()).toBeGreaterThan(staleAt);
+    if (controlPlane) await controlPlane.startEtcd();
+    else proxy.setRules([]);
+    const back = Date.now();
+    const answered = proxy
+      .requests()
+      .slice(during)
+      .filter((r) => r.at < back)
+      .map((r) => r.status ?? 'none');
+    const ms = await recovery(env, stale, stale.nodes, back);
+    const counts = await expectInvariants(env, proxy, stale, stale.nodes);
+    await expectInvariants(env, proxy, steady, []);
+    report('etcd-stop', env.cluster.tier, ms, counts);
+    process.stderr.write(`  answers during the outage: ${JSON.stringify(tally(answered))}\n`);
+  }, 120_000);
+});
+
+function tally(values: (number | string)[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1;
+  return out;
+}
