@@ -1,8 +1,8 @@
 // etcd stopped for 20 s and started again, while a node's attestation goes stale: trustgate
-// must taint the node and remove its pods, and every write it tries fails until storage
-// is back. On the sandbox, which has no etcd, the fault proxy plays kube-apiserver without
-// its storage for the same 20 s: every request from trustgate that is not an open watch
-// is answered 503, and open watches stay open and silent.
+// must taint the node and remove its pods, and no write it tries can land until storage
+// is back. kube-apiserver v1.33 without etcd keeps answering reads from its watch cache
+// and holds writes until etcd returns (or its request timeout). On the sandbox, which has
+// no etcd, the fault proxy plays exactly that for the same 20 s: reads pass, writes wait.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FaultProxy } from '../../support/fault-proxy.ts';
 import type { TrustgateProcess } from '../../support/trustgate-process.ts';
@@ -40,12 +40,15 @@ describe('etcd stopped for 20 s', () => {
     expect(staleAt).toBeGreaterThan(outageStart);
     const controlPlane = env.cluster.controlPlane;
     if (controlPlane) await controlPlane.stopEtcd();
-    else proxy.setRules([{ respond: 503 }]);
+    else proxy.setRules([{ method: 'GET' }, { delayMs: OUTAGE_MS * 10 }]);
     const during = proxy.requests().length;
     await new Promise((r) => setTimeout(r, OUTAGE_MS - (Date.now() - outageStart)));
     expect(Date.now()).toBeGreaterThan(staleAt);
     if (controlPlane) await controlPlane.startEtcd();
-    else proxy.setRules([]);
+    else {
+      proxy.setRules([]);
+      proxy.release();
+    }
     const back = Date.now();
     const answered = proxy
       .requests()
