@@ -97,6 +97,7 @@ function alive(pid: number): boolean {
 
 interface Component {
   name: string;
+  args: string[];
   child: ChildProcess;
   /** Last lines of output, shown when it dies unexpectedly. */
   tail: string[];
@@ -113,6 +114,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const pidFile = path.join(PID_DIR, `${process.pid}.${path.basename(dir)}`);
   const components: Component[] = [];
   let stopping = false;
+  /**
+   * While kube-apiserver or etcd is down on purpose, a controller that exits (kcm is fatal
+   * on a reset connection while it starts) is restarted afterwards, as the kubelet
+   * restarts a static pod; its exit is not a failure.
+   */
+  let storageOrApiDown = false;
 
   const start = (name: string, args: string[]): Component => {
     const child = spawn(bin(name), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -124,9 +131,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const component: Component = { name, child, tail, exited };
+    const component: Component = { name, args, child, tail, exited };
     void exited.then((code) => {
-      if (!stopping && !component.restarting) {
+      if (!stopping && !component.restarting && !storageOrApiDown) {
         log(`${name} exited (${code}):\n  ${tail.slice(-15).join('\n  ')}`);
       }
     });
@@ -280,8 +287,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     };
     const ready = async () =>
       waitReady(url, ca.certPem, await readAdminCert(adminKubeconfigPath), () =>
-        components.find((c) => c.child.exitCode !== null),
+        components.find((c) => c.child.exitCode !== null && (c === apiServer || c === etcd)),
       );
+    /** Runs a deliberate outage, then restarts the controllers that died during it. */
+    const outage = async (during: () => Promise<void>) => {
+      storageOrApiDown = true;
+      try {
+        await during();
+      } finally {
+        storageOrApiDown = false;
+      }
+      for (const c of [...components]) {
+        if (c.child.exitCode === null && c.child.signalCode === null) continue;
+        components.splice(components.indexOf(c), 1);
+        start(c.name, c.args);
+      }
+    };
 
     return {
       url,
@@ -291,19 +312,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       kubeconfigFor,
       nodeKubeconfig: (node) =>
         kubeconfigFor({ name: `system:node:${node}`, groups: ['system:nodes'] }),
-      async restartApiServer() {
-        await retire(apiServer, 'SIGKILL');
-        apiServer = start('kube-apiserver', apiServerArgs);
-        await ready();
-      },
+      restartApiServer: () =>
+        outage(async () => {
+          await retire(apiServer, 'SIGKILL');
+          apiServer = start('kube-apiserver', apiServerArgs);
+          await ready();
+        }),
       async stopEtcd() {
+        storageOrApiDown = true;
         await retire(etcd, 'SIGTERM');
       },
-      async startEtcd() {
-        if (components.includes(etcd)) return;
-        etcd = start('etcd', etcdArgs);
-        await ready();
-      },
+      startEtcd: () =>
+        outage(async () => {
+          if (components.includes(etcd)) return;
+          etcd = start('etcd', etcdArgs);
+          await ready();
+        }),
       stop: stopAll,
     };
   } catch (err) {

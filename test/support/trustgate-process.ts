@@ -55,6 +55,8 @@ export interface TrustgateProcessOptions {
   webhookPort?: number;
   /** The URL the API server is told to call (default: the webhook port on 127.0.0.1). */
   webhookUrl?: string;
+  /** The webhook configuration's name (default: `name`). */
+  webhookConfigName?: string;
 }
 
 export interface TrustgateProcess {
@@ -96,7 +98,7 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
       `--metrics-port=${metricsPort}`,
       `--webhook-url=${webhookUrl}`,
       `--service-name=${o.name}`,
-      `--webhook-config-name=${o.name}`,
+      `--webhook-config-name=${o.webhookConfigName ?? o.name}`,
       `--lease-name=${o.name}-leader`,
       `--tls-secret=${tlsSecret}`,
     ],
@@ -167,7 +169,7 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
 async function removeWrittenObjects(o: TrustgateProcessOptions): Promise<void> {
   const client = new KubeClient(await loadClusterAccess(o.kubeconfigPath));
   const paths = [
-    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${o.name}`,
+    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${o.webhookConfigName ?? o.name}`,
     `/apis/coordination.k8s.io/v1/namespaces/${o.namespace}/leases/${o.name}-leader`,
     `/api/v1/namespaces/${o.namespace}/secrets/${o.name}-webhook-tls`,
   ];

@@ -47,7 +47,7 @@ export async function createPool(
   name: string,
   nodeCount: number,
   podsPerNode: number,
-  opts: { maxAge?: string; iatMs?: number } = {},
+  opts: { maxAge?: string } = {},
 ): Promise<Pool> {
   const policy = `p-${env.id}-${name}`;
   await createPolicy(env, policyObject(env, policy, { maxAge: opts.maxAge }));
@@ -59,7 +59,7 @@ export async function createPool(
   );
   await inBatches(nodes, 10, async (node) => {
     await createNode(env, node, policy);
-    await attest(env, node, {}, opts.iatMs);
+    await attest(env, node);
     for (const pod of pods.get(node) ?? []) await createPod(env, pod, node, name);
   });
   await waitFor(

@@ -41,8 +41,8 @@ afterAll(async () => {
 });
 
 /** The error the API server gives for a pod create, or undefined when admitted. */
-const refusal = (name: string, node: string) =>
-  createPod(env, name, node, 'stall').then(
+const refusal = (name: string, node: string, sa = 'stall') =>
+  createPod(env, name, node, sa).then(
     () => undefined,
     (err: Error) => err.message,
   );
@@ -51,8 +51,15 @@ describe('the webhook stalled past its timeout', () => {
   it('fails closed for governed pods, admits the rest, and recovers when unstalled', async () => {
     const pool = await createPool(env, 'stall', 1, 0);
     const node = pool.nodes[0] as string;
-    // Admitted while the webhook answers (the configuration may take a moment to apply).
-    await waitFor(async () => (await refusal('before', node)) === undefined, 'admitted before');
+    // The API server applies a new webhook configuration a moment after it is written:
+    // wait until trustgate is in the path (it denies a service account with no grant).
+    let tries = 0;
+    await waitFor(
+      async () =>
+        (await refusal(`ungranted-${tries++}`, node, 'default'))?.includes('WorkloadGrant'),
+      'webhook in the API server path',
+    );
+    expect(await refusal('before', node)).toBeUndefined();
 
     stall.stall();
     const asked = Date.now();

@@ -138,7 +138,7 @@ export function policyObject(
   };
 }
 
-export async function createPolicy(env: Env, policy: ReturnType<typeof policyObject>) {
+export async function createPolicy(env: Env, policy: object) {
   return env.client.create(resourcePath({ ...TG, plural: 'endpointtrustpolicies' }), policy);
 }
 
