@@ -3,39 +3,26 @@
 // restart). On the sandbox, whose store lives in its one process and cannot survive a
 // restart, the proxy plays the crash: watches cut, every new request from trustgate
 // refused at the connection for as long as a real restart takes, held requests kept.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { FaultProxy, FaultRule } from '../../support/fault-proxy.ts';
-import type { TrustgateProcess } from '../../support/trustgate-process.ts';
-import { type Env, getNode, setup, waitFor } from '../operator/harness.ts';
+import { describe, expect, it } from '@jest/globals';
+import type { FaultRule } from '../../support/fault-proxy.ts';
+import { getNode, waitFor } from '../operator/harness.ts';
 import {
   createPool,
   drift,
   expectInvariants,
   recovery,
   report,
-  startBehindProxy,
+  useFaultFixture,
 } from './support.ts';
 
 /** About how long a real kube-apiserver restart takes here (the sandbox's outage). */
 const EMULATED_OUTAGE_MS = 5_000;
 
-let env: Env;
-let proxy: FaultProxy;
-let trustgate: TrustgateProcess;
-
-beforeAll(async () => {
-  env = await setup();
-  ({ proxy, trustgate } = await startBehindProxy(env, 'apicrash'));
-}, 90_000);
-
-afterAll(async () => {
-  await trustgate?.stop();
-  await proxy?.stop();
-  await env?.stop();
-});
+const fixture = useFaultFixture('apicrash');
 
 /** The crash: returns when the API server (or its stand-in) answers again. */
 async function crashApiServer(holding: FaultRule[] = []): Promise<void> {
+  const { env, proxy } = fixture;
   const controlPlane = env.cluster.controlPlane;
   if (controlPlane) return controlPlane.restartApiServer();
   proxy.setRules([{ drop: true }, ...holding]);
@@ -46,6 +33,7 @@ async function crashApiServer(holding: FaultRule[] = []): Promise<void> {
 
 describe('kube-apiserver killed and restarted', () => {
   it('while trustgate watches: a drift written right after the restart is acted on', async () => {
+    const { env, proxy, trustgate } = fixture;
     const pool = await createPool(env, 'watching', 3, 2);
     await crashApiServer();
     const back = Date.now();
@@ -62,6 +50,7 @@ describe('kube-apiserver killed and restarted', () => {
   }, 120_000);
 
   it('while a revocation is half done: held deletions land once, the rest follow', async () => {
+    const { env, proxy } = fixture;
     const pool = await createPool(env, 'revoking', 2, 8);
     // The second node is a bystander: still trusted, its pods untouched (the invariants).
     const node = pool.nodes[0] as string;

@@ -2,17 +2,14 @@
 // from trustgate for a while and drops some connections outright (watches included). All
 // 50 nodes must end tainted with their pods removed once; nothing lost, nothing twice.
 // The fault lives in the proxy, so it is the same on every tier.
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import type { FaultProxy } from '../../support/fault-proxy.ts';
-import type { TrustgateProcess } from '../../support/trustgate-process.ts';
-import { type Env, setup } from '../operator/harness.ts';
+import { describe, it } from '@jest/globals';
 import {
   createPool,
   drift,
   expectInvariants,
   recovery,
   report,
-  startBehindProxy,
+  useFaultFixture,
 } from './support.ts';
 
 const NODES = 50;
@@ -20,23 +17,11 @@ const LATENCY_MS = 150;
 /** Every DROP_EVERY-th request's connection is cut before it reaches the API server. */
 const DROP_EVERY = 8;
 
-let env: Env;
-let proxy: FaultProxy;
-let trustgate: TrustgateProcess;
-
-beforeAll(async () => {
-  env = await setup();
-  ({ proxy, trustgate } = await startBehindProxy(env, 'slow'));
-}, 90_000);
-
-afterAll(async () => {
-  await trustgate?.stop();
-  await proxy?.stop();
-  await env?.stop();
-});
+const fixture = useFaultFixture('slow');
 
 describe('a slow API server that drops connections', () => {
   it(`revokes a ${NODES}-node drift once each`, async () => {
+    const { env, proxy } = fixture;
     const pool = await createPool(env, 'slow', NODES + 1, 1);
     const drifted = pool.nodes.slice(0, NODES); // the last one stays trusted
     proxy.setRules([{ delayMs: LATENCY_MS, drop: (nth) => nth % DROP_EVERY === DROP_EVERY - 1 }]);

@@ -2,7 +2,7 @@
 // a fault proxy, and the invariants every fault test ends with. Actions are counted at
 // the wire (the proxy's request log), not from trustgate's own metrics: a revocation the
 // process thinks it sent but the API server never applied, or applied twice, shows there.
-import { expect } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import {
   type FaultProxy,
   type RecordedRequest,
@@ -20,6 +20,7 @@ import {
   getNode,
   type NodeView,
   policyObject,
+  setup,
   startReplica,
   untrustedTaint,
   waitFor,
@@ -124,6 +125,30 @@ export async function startBehindProxy(
     await proxy.stop();
     throw err;
   }
+}
+
+export interface FaultFixture {
+  env: Env;
+  proxy: FaultProxy;
+  trustgate: TrustgateProcess;
+}
+
+/**
+ * A fault test file's cluster and `trustgate run` behind a fault proxy, started in its
+ * beforeAll and ended in its afterAll whatever happened. Read the fields inside tests.
+ */
+export function useFaultFixture(name: string): FaultFixture {
+  const f = {} as FaultFixture;
+  beforeAll(async () => {
+    f.env = await setup();
+    Object.assign(f, await startBehindProxy(f.env, name));
+  }, 90_000);
+  afterAll(async () => {
+    await f.trustgate?.stop();
+    await f.proxy?.stop();
+    await f.env?.stop();
+  });
+  return f;
 }
 
 const REVOCATION = 'trustgate.dev/revocation';
