@@ -47,7 +47,7 @@ describe('kube-apiserver killed and restarted', () => {
       await expectInvariants(env, proxy, pool, drifted),
     );
     await waitFor(() => trustgate.ready().then(() => true), 'trustgate ready again');
-  }, 120_000);
+  }, 180_000);
 
   it('while a revocation is half done: held deletions land once, the rest follow', async () => {
     const { env, proxy } = fixture;
@@ -78,5 +78,5 @@ describe('kube-apiserver killed and restarted', () => {
     const counts = await expectInvariants(env, proxy, pool, [node]);
     expect(counts.removals).toBe(8);
     report('apiserver-kill/revoking', env.cluster.tier, ms, counts);
-  }, 120_000);
+  }, 180_000);
 });

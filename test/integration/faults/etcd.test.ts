@@ -52,7 +52,7 @@ describe('etcd stopped for 20 s', () => {
     process.stderr.write(
       `  requests sent during the outage, by final answer: ${JSON.stringify(outcomes)}\n`,
     );
-  }, 120_000);
+  }, 180_000);
 });
 
 function tally(values: (number | string)[]): Record<string, number> {

@@ -33,5 +33,5 @@ describe('a slow API server that drops connections', () => {
     const counts = await expectInvariants(env, proxy, pool, drifted);
     report('slow-api', env.cluster.tier, ms, counts);
     process.stderr.write(`  connections dropped: ${dropped}\n`);
-  }, 120_000);
+  }, 180_000);
 });

@@ -177,7 +177,9 @@ export async function revoked(env: Env, p: Pool, drifted: string[]): Promise<boo
 
 /** Waits until `drifted` are revoked; returns how long that took from `since`. */
 export async function recovery(env: Env, p: Pool, drifted: string[], since: number) {
-  await waitFor(() => revoked(env, p, drifted), `revocation of ${drifted.length} nodes`, 60_000);
+  // A reconcile that failed all through an outage retries on its work queue's backoff,
+  // which doubles up to 60 s: recovery may take that long after a long outage.
+  await waitFor(() => revoked(env, p, drifted), `revocation of ${drifted.length} nodes`, 90_000);
   return Date.now() - since;
 }
 
