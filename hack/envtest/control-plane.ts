@@ -53,6 +53,10 @@ export interface ControlPlane {
   nodeKubeconfig(node: string): Promise<string>;
   /** SIGKILLs kube-apiserver and starts it again on the same port and data (fault tests). */
   restartApiServer(): Promise<void>;
+  /** Stops etcd (SIGTERM), keeping its data and ports; kube-apiserver stays up (fault tests). */
+  stopEtcd(): Promise<void>;
+  /** Starts etcd again on the same data and ports, and waits for kube-apiserver to be ready. */
+  startEtcd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +97,7 @@ function alive(pid: number): boolean {
 
 interface Component {
   name: string;
+  args: string[];
   child: ChildProcess;
   /** Last lines of output, shown when it dies unexpectedly. */
   tail: string[];
@@ -109,6 +114,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const pidFile = path.join(PID_DIR, `${process.pid}.${path.basename(dir)}`);
   const components: Component[] = [];
   let stopping = false;
+  /**
+   * While kube-apiserver or etcd is down on purpose, a controller that exits (kcm is fatal
+   * on a reset connection while it starts) is restarted afterwards, as the kubelet
+   * restarts a static pod; its exit is not a failure.
+   */
+  let storageOrApiDown = false;
 
   const start = (name: string, args: string[]): Component => {
     const child = spawn(bin(name), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -120,9 +131,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const component: Component = { name, child, tail, exited };
+    const component: Component = { name, args, child, tail, exited };
     void exited.then((code) => {
-      if (!stopping && !component.restarting) {
+      if (!stopping && !component.restarting && !storageOrApiDown) {
         log(`${name} exited (${code}):\n  ${tail.slice(-15).join('\n  ')}`);
       }
     });
@@ -201,7 +212,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       '--unsafe-no-fsync=true',
       '--log-level=error',
     ];
-    start('etcd', etcdArgs);
+    let etcd = start('etcd', etcdArgs);
 
     const apiServerArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
@@ -266,6 +277,33 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ]);
     }
 
+    /** Ends a component on purpose, to be started again (not reported as a failure). */
+    const retire = async (c: Component, signal: NodeJS.Signals) => {
+      c.restarting = true;
+      c.child.kill(signal);
+      await c.exited;
+      const i = components.indexOf(c);
+      if (i >= 0) components.splice(i, 1);
+    };
+    const ready = async () =>
+      waitReady(url, ca.certPem, await readAdminCert(adminKubeconfigPath), () =>
+        components.find((c) => c.child.exitCode !== null && (c === apiServer || c === etcd)),
+      );
+    /** Runs a deliberate outage, then restarts the controllers that died during it. */
+    const outage = async (during: () => Promise<void>) => {
+      storageOrApiDown = true;
+      try {
+        await during();
+      } finally {
+        storageOrApiDown = false;
+      }
+      for (const c of [...components]) {
+        if (c.child.exitCode === null && c.child.signalCode === null) continue;
+        components.splice(components.indexOf(c), 1);
+        start(c.name, c.args);
+      }
+    };
+
     return {
       url,
       caPem: ca.certPem,
@@ -274,17 +312,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       kubeconfigFor,
       nodeKubeconfig: (node) =>
         kubeconfigFor({ name: `system:node:${node}`, groups: ['system:nodes'] }),
-      async restartApiServer() {
-        const old = apiServer;
-        old.restarting = true;
-        old.child.kill('SIGKILL');
-        await old.exited;
-        components.splice(components.indexOf(old), 1);
-        apiServer = start('kube-apiserver', apiServerArgs);
-        await waitReady(url, ca.certPem, await readAdminCert(adminKubeconfigPath), () =>
-          components.find((c) => c.child.exitCode !== null),
-        );
+      restartApiServer: () =>
+        outage(async () => {
+          await retire(apiServer, 'SIGKILL');
+          apiServer = start('kube-apiserver', apiServerArgs);
+          await ready();
+        }),
+      async stopEtcd() {
+        storageOrApiDown = true;
+        await retire(etcd, 'SIGTERM');
       },
+      startEtcd: () =>
+        outage(async () => {
+          if (components.includes(etcd)) return;
+          etcd = start('etcd', etcdArgs);
+          await ready();
+        }),
       stop: stopAll,
     };
   } catch (err) {

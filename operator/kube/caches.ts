@@ -15,6 +15,7 @@ import { JwksSecretWatches, jwksSecretRefs } from './jwks-secrets.ts';
 import type { ClusterAccess } from './kubeconfig.ts';
 import { KubeClient, resourcePath } from './rest.ts';
 import {
+  LEGACY_TOKEN_TYPE,
   type NamespaceLite,
   type NodeLite,
   type PodLite,
@@ -123,6 +124,8 @@ export class Caches {
       ...common,
       name: 'legacy-token-secrets',
       path: '/api/v1/secrets',
+      // Selected by the server: no other Secret's data ever reaches this process.
+      fieldSelector: `type=${LEGACY_TOKEN_TYPE}`,
       transform: trimTokenSecret,
       indexes: { sa: (s) => [saKey(s.metadata.namespace, s.serviceAccountName)] },
     });

@@ -150,6 +150,7 @@ describe('RBAC', () => {
     }
   });
 
+  // test/integration/privilege/rbac.test.ts derives these from the requests trustgate sends.
   it('grants exactly the verbs the controllers and webhook need', () => {
     const verbs = (group: string, resource: string) =>
       ownRulesOf(objectsOf('defaults'))
@@ -158,19 +159,19 @@ describe('RBAC', () => {
         .filter((v, i, all) => all.indexOf(v) === i)
         .sort();
     expect(verbs('trustgate.dev', 'nodeattestations')).toEqual(['get', 'list', 'watch']);
-    expect(verbs('trustgate.dev', 'workloadgrants/status')).toEqual(['patch', 'update']);
+    expect(verbs('trustgate.dev', 'workloadgrants/status')).toEqual(['update']);
     expect(verbs('', 'nodes')).toEqual(['get', 'list', 'patch', 'watch']);
-    expect(verbs('', 'pods')).toEqual(['delete', 'get', 'list', 'watch']);
+    expect(verbs('', 'pods')).toEqual(['delete', 'list', 'watch']);
     expect(verbs('', 'pods/eviction')).toEqual(['create']);
     expect(verbs('', 'serviceaccounts')).toEqual(['create', 'delete', 'get']);
     expect(verbs('', 'secrets')).toEqual(['create', 'delete', 'get', 'list', 'update', 'watch']);
-    expect(verbs('', 'events')).toEqual(['create', 'patch']);
+    expect(verbs('', 'events')).toEqual(['create']);
     expect(verbs('admissionregistration.k8s.io', 'validatingwebhookconfigurations')).toEqual([
       'create',
       'get',
       'update',
     ]);
-    expect(verbs('', 'namespaces')).toEqual(['get', 'list', 'watch']);
+    expect(verbs('', 'namespaces')).toEqual(['list', 'watch']);
     expect(verbs('coordination.k8s.io', 'leases')).toEqual(['create', 'get', 'update']);
     for (const forbidden of ['escalate', 'bind', 'impersonate', 'deletecollection']) {
       expect(ownRulesOf(objectsOf('defaults')).flatMap((r) => r.verbs)).not.toContain(forbidden);

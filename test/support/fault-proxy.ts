@@ -7,12 +7,17 @@
 // verifies the API server with the original kubeconfig's CA and presents its client
 // certificate, if it has one. A bearer token travels in the client's own Authorization
 // header, so every request keeps the identity of the process that sent it.
+//
+// Every request is logged (method, path, query, status), so a test can count what the
+// process did at the wire: revocations sent, verbs used, what a list or watch asked for.
+// Response bodies are kept only for the paths a test names (recordBodies).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { constants, gunzipSync } from 'node:zlib';
 import yaml from 'js-yaml';
 import { loadClusterAccess } from '../../operator/kube/kubeconfig.ts';
 import {
@@ -30,8 +35,30 @@ export interface FaultRule {
    * the request's index among this rule's matches (0 for the first), e.g. to let a few by.
    */
   delayMs?: number | ((nth: number) => number);
-  /** Destroy the client's connection instead of forwarding. */
-  drop?: boolean;
+  /** Destroy the client's connection instead of forwarding (or for the nth matches it picks). */
+  drop?: boolean | ((nth: number) => boolean);
+  /**
+   * Answer with this HTTP status and a kube Status body instead of forwarding (what
+   * kube-apiserver answers when its storage is down, say).
+   */
+  respond?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** The path without the query. */
+  path: string;
+  query: URLSearchParams;
+  /** When the proxy received it (ms since the epoch). */
+  at: number;
+  /** The upstream response's status; undefined while held, dropped or unanswered. */
+  status?: number;
+  /** Destroyed by a drop rule (never sent upstream). */
+  dropped?: boolean;
+  /** The response body so far, for paths matching recordBodies (gunzipped). */
+  body(): string | undefined;
+  /** The request body, for paths matching recordBodies. */
+  requestBody(): string | undefined;
 }
 
 export interface FaultProxy {
@@ -42,6 +69,10 @@ export interface FaultProxy {
   setRules(rules: FaultRule[]): void;
   /** Requests each rule has matched so far (same order as the rules). */
   matched(): number[];
+  /** Forwards every request held so far now, whatever its rule said. */
+  release(): void;
+  /** Every request received so far, in arrival order. */
+  requests(): readonly RecordedRequest[];
   /** Cuts every open connection (watches included); clients must reconnect. */
   dropConnections(): void;
   stop(): Promise<void>;
@@ -78,6 +109,8 @@ export async function startFaultProxy(opts: {
   /** The kubeconfig of the API server to sit in front of. */
   kubeconfigPath: string;
   rules?: FaultRule[];
+  /** Keep the response bodies of requests whose path matches (e.g. secrets lists and watches). */
+  recordBodies?: RegExp;
 }): Promise<FaultProxy> {
   const upstreamAccess = await loadClusterAccess(opts.kubeconfigPath);
   const upstream = new URL(upstreamAccess.getCurrentCluster()?.server ?? '');
@@ -100,9 +133,64 @@ export async function startFaultProxy(opts: {
   let rules = opts.rules ?? [];
   let counts = rules.map(() => 0);
   const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
+  /** Held requests: their timer, and how to send them on at once. */
+  const timers = new Map<NodeJS.Timeout, () => void>();
+  const log: RecordedRequest[] = [];
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  /** A log entry for `req`, and how to capture its response. */
+  interface Capture {
+    entry: RecordedRequest;
+    onForward(): void;
+    onResponse(up: http.IncomingMessage): void;
+  }
+  const record = (req: http.IncomingMessage): Capture => {
+    const url = new URL(req.url ?? '/', 'https://proxy');
+    const keep = opts.recordBodies?.test(url.pathname) === true;
+    const chunks = keep ? ([] as Buffer[]) : undefined;
+    const sent = keep ? ([] as Buffer[]) : undefined;
+    let gzip = false;
+    const entry: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      at: Date.now(),
+      body() {
+        if (!chunks) return undefined;
+        const raw = Buffer.concat(chunks);
+        // A body cut mid-stream (a watch) still decodes as far as it goes.
+        return (gzip ? gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH }) : raw).toString();
+      },
+      requestBody: () => (sent ? Buffer.concat(sent).toString() : undefined),
+    };
+    log.push(entry);
+    return {
+      entry,
+      // Called when the request flows upstream: a listener earlier would un-pause a held one.
+      onForward() {
+        if (sent) req.on('data', (d: Buffer) => sent.push(d));
+      },
+      onResponse(up) {
+        entry.status = up.statusCode;
+        gzip = up.headers['content-encoding'] === 'gzip';
+        if (chunks) up.on('data', (d: Buffer) => chunks.push(d));
+      },
+    };
+  };
+
+  const answer = (res: http.ServerResponse, code: number, entry: RecordedRequest) => {
+    entry.status = code;
+    res.writeHead(code, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Status',
+        status: 'Failure',
+        message: `fault proxy: answered ${code}`,
+        code,
+      }),
+    );
+  };
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, capture: Capture) => {
     const { host: _host, ...headers } = req.headers;
     const out = https.request(
       {
@@ -115,34 +203,48 @@ export async function startFaultProxy(opts: {
         agent,
       },
       (up) => {
+        capture.onResponse(up);
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
+        // A response cut upstream (a watch when the API server dies) is cut here too; a
+        // pipe alone would leave the client waiting on a silent connection.
+        up.on('close', () => {
+          if (!up.complete) res.destroy();
+        });
       },
     );
     out.on('error', () => res.destroy());
+    capture.onForward();
     res.on('close', () => out.destroy());
     req.pipe(out);
   };
 
   const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
-    const pathname = (req.url ?? '/').split('?')[0] as string;
+    const recorded = record(req);
+    const pathname = recorded.entry.path;
     const i = rules.findIndex(
       (r) => (!r.method || r.method === req.method) && (!r.path || r.path.test(pathname)),
     );
     const rule = rules[i];
-    if (!rule) return forward(req, res);
+    if (!rule) return forward(req, res, recorded);
     const nth = counts[i] ?? 0;
     counts[i] = nth + 1;
-    if (rule.drop) return req.socket.destroy();
+    if (typeof rule.drop === 'function' ? rule.drop(nth) : rule.drop) {
+      recorded.entry.dropped = true;
+      return req.socket.destroy();
+    }
+    if (rule.respond) return answer(res, rule.respond, recorded.entry);
     const delay = typeof rule.delayMs === 'function' ? rule.delayMs(nth) : (rule.delayMs ?? 0);
-    if (delay <= 0) return forward(req, res);
+    if (delay <= 0) return forward(req, res, recorded);
     req.pause();
-    const timer = setTimeout(() => {
+    const send = () => {
+      clearTimeout(timer);
       timers.delete(timer);
       req.resume();
-      forward(req, res);
-    }, delay);
-    timers.add(timer);
+      forward(req, res, recorded);
+    };
+    const timer = setTimeout(send, delay);
+    timers.set(timer, send);
     // A held request whose client went away (killed) is never sent upstream.
     res.on('close', () => {
       clearTimeout(timer);
@@ -172,9 +274,13 @@ export async function startFaultProxy(opts: {
       counts = next.map(() => 0);
     },
     matched: () => [...counts],
+    release() {
+      for (const send of [...timers.values()]) send();
+    },
+    requests: () => log,
     dropConnections,
     async stop() {
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers.keys()) clearTimeout(t);
       timers.clear();
       dropConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -51,6 +51,12 @@ export interface TrustgateProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Echo the process's output (logs) to this process's stderr. */
   echo?: boolean;
+  /** The webhook port (default: a free one). */
+  webhookPort?: number;
+  /** The URL the API server is told to call (default: the webhook port on 127.0.0.1). */
+  webhookUrl?: string;
+  /** The webhook configuration's name (default: `name`). */
+  webhookConfigName?: string;
 }
 
 export interface TrustgateProcess {
@@ -75,8 +81,8 @@ export interface TrustgateProcess {
 }
 
 export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise<TrustgateProcess> {
-  const [webhookPort, metricsPort] = [await freePort(), await freePort()];
-  const webhookUrl = `https://127.0.0.1:${webhookPort}/validate`;
+  const [webhookPort, metricsPort] = [o.webhookPort ?? (await freePort()), await freePort()];
+  const webhookUrl = o.webhookUrl ?? `https://127.0.0.1:${webhookPort}/validate`;
   const tlsSecret = `${o.name}-webhook-tls`;
   const child = spawn(
     process.execPath,
@@ -92,7 +98,7 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
       `--metrics-port=${metricsPort}`,
       `--webhook-url=${webhookUrl}`,
       `--service-name=${o.name}`,
-      `--webhook-config-name=${o.name}`,
+      `--webhook-config-name=${o.webhookConfigName ?? o.name}`,
       `--lease-name=${o.name}-leader`,
       `--tls-secret=${tlsSecret}`,
     ],
@@ -163,7 +169,7 @@ export async function startTrustgateProcess(o: TrustgateProcessOptions): Promise
 async function removeWrittenObjects(o: TrustgateProcessOptions): Promise<void> {
   const client = new KubeClient(await loadClusterAccess(o.kubeconfigPath));
   const paths = [
-    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${o.name}`,
+    `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${o.webhookConfigName ?? o.name}`,
     `/apis/coordination.k8s.io/v1/namespaces/${o.namespace}/leases/${o.name}-leader`,
     `/api/v1/namespaces/${o.namespace}/secrets/${o.name}-webhook-tls`,
   ];

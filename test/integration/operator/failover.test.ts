@@ -4,7 +4,7 @@
 // deletions: the product runs unmodified.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.ts';
-import { startTrustgateProcess, type TrustgateProcess } from '../../support/trustgate-process.ts';
+import type { TrustgateProcess } from '../../support/trustgate-process.ts';
 import {
   attest,
   createGrant,
@@ -14,10 +14,10 @@ import {
   createServiceAccount,
   type Env,
   getNode,
-  NAMESPACE,
   podExists,
   policyObject,
   setup,
+  startReplica,
   untrustedTaint,
   waitFor,
 } from './harness.ts';
@@ -30,22 +30,8 @@ afterAll(async () => {
   await env?.stop();
 });
 
-/** An operator replica: `trustgate run` with short leader-election timings, no webhook configuration. */
-function replica(name: string, podName: string, kubeconfigPath = env.cluster.kubeconfigPath) {
-  return startTrustgateProcess({
-    kubeconfigPath,
-    namespace: NAMESPACE,
-    name,
-    podName,
-    args: [
-      '--manage-webhook-configuration=false',
-      '--leader-elect-lease-duration=3s',
-      '--leader-elect-renew-deadline=2s',
-      '--leader-elect-retry-period=300ms',
-      `--log-level=${process.env.TRUSTGATE_TEST_LOG ?? 'warn'}`,
-    ],
-  });
-}
+const replica = (name: string, podName: string, kubeconfigPath?: string) =>
+  startReplica(env, name, podName, kubeconfigPath);
 
 const leads = async (p: TrustgateProcess) =>
   /^trustgate_leader 1$/m.test(await p.metrics().catch(() => ''));

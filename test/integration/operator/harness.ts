@@ -9,6 +9,10 @@ import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/res
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
+import {
+  startTrustgateProcess,
+  type TrustgateProcessOptions,
+} from '../../support/trustgate-process.ts';
 import { earClaims, ISSUER, makeKey, sign, type TestKey } from '../../unit/trust/fixtures.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -135,7 +139,7 @@ export function policyObject(
   };
 }
 
-export async function createPolicy(env: Env, policy: ReturnType<typeof policyObject>) {
+export async function createPolicy(env: Env, policy: object) {
   return env.client.create(resourcePath({ ...TG, plural: 'endpointtrustpolicies' }), policy);
 }
 
@@ -341,4 +345,35 @@ export function withOperator(): () => { env: Env; operator: Runtime } {
     if (!env || !operator) throw new Error('the test cluster is not set up');
     return { env, operator };
   };
+}
+
+/**
+ * An operator replica as the image runs it: a `trustgate run` child with short
+ * leader-election timings and no webhook configuration, through `kubeconfigPath` (a fault
+ * proxy's, say). `args` come after these, so a test can override them.
+ */
+export function startReplica(
+  env: Env,
+  name: string,
+  podName: string,
+  kubeconfigPath = env.cluster.kubeconfigPath,
+  args: string[] = [],
+  more: Pick<TrustgateProcessOptions, 'webhookPort' | 'webhookUrl'> = {},
+) {
+  return startTrustgateProcess({
+    echo: process.env.TRUSTGATE_TEST_ECHO === '1',
+    ...more,
+    kubeconfigPath,
+    namespace: NAMESPACE,
+    name,
+    podName,
+    args: [
+      '--manage-webhook-configuration=false',
+      '--leader-elect-lease-duration=3s',
+      '--leader-elect-renew-deadline=2s',
+      '--leader-elect-retry-period=300ms',
+      `--log-level=${process.env.TRUSTGATE_TEST_LOG ?? 'warn'}`,
+      ...args,
+    ],
+  });
 }
