@@ -7,6 +7,7 @@ import pino from 'pino';
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
+import { applyAttestation } from '../../../operator/verifier/apply.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
 import { earClaims, ISSUER, makeKey, sign, type TestKey } from '../../unit/trust/fixtures.ts';
 
@@ -104,7 +105,13 @@ export async function waitFor<T>(
 export function policyObject(
   env: Env,
   name: string,
-  opts: { maxAge?: string; onDrift?: Record<string, unknown>; mode?: 'Enforce' | 'Audit' } = {},
+  opts: {
+    maxAge?: string;
+    onDrift?: Record<string, unknown>;
+    mode?: 'Enforce' | 'Audit';
+    /** More spec.attestation fields (requireNonce, nonceOverlap, ...). */
+    attestation?: Record<string, unknown>;
+  } = {},
 ) {
   return {
     apiVersion: 'trustgate.dev/v1alpha1',
@@ -124,6 +131,7 @@ export function policyObject(
         ],
         maxAge: opts.maxAge ?? '1h',
         posture: [{ key: 'diskEncryption', operator: 'Equals', values: ['true'] }],
+        ...opts.attestation,
       },
       workloadIdentity: { requireGrant: true },
       enforcement: {
@@ -152,6 +160,7 @@ export async function signAttestation(
   node: string,
   posture: Record<string, unknown> = {},
   iatMs = Date.now(),
+  claims: Record<string, unknown> = {},
 ) {
   const base = earClaims();
   return sign(
@@ -160,6 +169,7 @@ export async function signAttestation(
       iat: Math.floor(iatMs / 1000),
       sub: node,
       posture: { ...(base.posture as object), ...posture },
+      ...claims,
     }),
   );
 }
@@ -170,28 +180,10 @@ export async function attest(
   node: string,
   posture: Record<string, unknown> = {},
   iatMs?: number,
+  claims?: Record<string, unknown>,
 ) {
-  const token = await signAttestation(env, node, posture, iatMs);
-  const collection = resourcePath({ ...TG, plural: 'nodeattestations' });
-  try {
-    const cur = await env.client.get<{ metadata: Record<string, unknown> }>(
-      `${collection}/${node}`,
-    );
-    await env.client.replace(`${collection}/${node}`, {
-      apiVersion: 'trustgate.dev/v1alpha1',
-      kind: 'NodeAttestation',
-      metadata: { name: node, resourceVersion: cur.metadata.resourceVersion },
-      spec: { token },
-    });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await env.client.create(collection, {
-      apiVersion: 'trustgate.dev/v1alpha1',
-      kind: 'NodeAttestation',
-      metadata: { name: node },
-      spec: { token },
-    });
-  }
+  const token = await signAttestation(env, node, posture, iatMs, claims);
+  await applyAttestation(env.client, node, token);
 }
 
 export async function createServiceAccount(env: Env, name: string) {
