@@ -60,12 +60,15 @@ async function kubectlOk(kubectl: Kubectl, args: string[], input?: string): Prom
   return r.stdout;
 }
 
+/** The verifier's path: `trustgate attest publish --once` reads the nonce, signs, applies. */
 async function attest(env: DemoEnvironment, node: string, posture: object): Promise<void> {
   const postureFile = path.join(env.dir, `posture-${node}.json`);
   await writeFile(postureFile, JSON.stringify(posture));
-  const manifest = await cli([
+  await cli([
     'attest',
-    'sign',
+    'publish',
+    '--once',
+    '--max-failures=3',
     '--key',
     path.join(env.dir, 'keys', 'private.jwk'),
     '--node',
@@ -74,8 +77,9 @@ async function attest(env: DemoEnvironment, node: string, posture: object): Prom
     postureFile,
     '--issuer',
     ISSUER,
+    '--kubeconfig',
+    env.cluster.kubeconfigPath,
   ]);
-  await kubectlOk(env.kubectl, ['apply', '-f', '-'], manifest);
 }
 
 async function trustOf(env: DemoEnvironment, node: string): Promise<string | undefined> {

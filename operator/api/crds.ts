@@ -223,6 +223,10 @@ const policySpec = obj(
           'Require eat_nonce to equal the nonce trustgate publishes in the NodeAttestation status.',
           { default: false },
         ),
+        nonceOverlap: duration(
+          'With requireNonce: how long the nonce a rotation replaced is still accepted, so the current token stays valid until the verifier re-attests with the new one. Set it a little over the verifier re-attest interval (trustgate attest publish --interval, default 30s); at most 10m, and never beyond the token own freshness.',
+          { default: '45s' },
+        ),
         minimumStatus: enumOf(
           'The least trustworthy ear.status accepted from every appraised submodule (affirming > warning > none > contraindicated).',
           ['affirming', 'warning', 'none'],
@@ -245,6 +249,12 @@ const policySpec = obj(
             rule: "duration(self.maxAge) >= duration('1s') && duration(self.maxAge) <= duration('168h')",
             message: 'maxAge must be between 1s and 168h',
             fieldPath: '.maxAge',
+          },
+          {
+            // Bounded: an old nonce accepted for long would undo what requireNonce proves.
+            rule: "duration(self.nonceOverlap) >= duration('0s') && duration(self.nonceOverlap) <= duration('10m')",
+            message: 'nonceOverlap must be between 0s and 10m',
+            fieldPath: '.nonceOverlap',
           },
         ],
       },
@@ -390,6 +400,13 @@ export const CRDS: CrdSource[] = [
       nonce: obj('The nonce the next attestation must carry when a policy requires one.', {
         value: str('The nonce.'),
         issuedAt: str('When it was issued.', { format: 'date-time' }),
+        previous: obj(
+          'The nonce this one replaced: still accepted for the policy nonceOverlap after retiredAt.',
+          {
+            value: str('The replaced nonce.'),
+            retiredAt: str('When it was replaced.', { format: 'date-time' }),
+          },
+        ),
       }),
       trustedBy: str('Comma-separated policies under which the node is trusted.'),
       results: arr(

@@ -47,6 +47,13 @@ export interface NodeAttestationStatus {
     value?: string;
     /** When it was issued. */
     issuedAt?: string;
+    /** The nonce this one replaced: still accepted for the policy nonceOverlap after retiredAt. */
+    previous?: {
+      /** The replaced nonce. */
+      value?: string;
+      /** When it was replaced. */
+      retiredAt?: string;
+    };
   };
   /** Comma-separated policies under which the node is trusted. */
   trustedBy?: string;
@@ -154,6 +161,8 @@ export interface EndpointTrustPolicySpec {
     clockSkew?: string;
     /** Require eat_nonce to equal the nonce trustgate publishes in the NodeAttestation status. */
     requireNonce?: boolean;
+    /** With requireNonce: how long the nonce a rotation replaced is still accepted, so the current token stays valid until the verifier re-attests with the new one. Set it a little over the verifier re-attest interval (trustgate attest publish --interval, default 30s); at most 10m, and never beyond the token own freshness. */
+    nonceOverlap?: string;
     /** The least trustworthy ear.status accepted from every appraised submodule (affirming > warning > none > contraindicated). */
     minimumStatus?: "affirming" | "warning" | "none";
     /** Submodules to appraise; empty appraises every submodule in the token. */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { GROUP, VERSION } from '../api/crds.ts';
 import type { NodeAttestation, NodeAttestationStatus } from '../api/types.generated.ts';
 import { resourcePath } from '../kube/rest.ts';
-import { attestationSettings, type NodeDecision, REASON } from '../trust/index.ts';
+import { attestationSettings, type NodeDecision, nonceToPublish, REASON } from '../trust/index.ts';
 import { type ConditionInput, sameJson, setConditions } from './conditions.ts';
 import { type ControllerContext, requeueAt } from './context.ts';
 import type { Controller, ReconcileResult } from './controller.ts';
@@ -46,11 +46,13 @@ export function attestationReconciler(ctx: ControllerContext) {
     if (decisions.some((d) => d.reasons.some((r) => r.code === REASON.VerificationPending))) {
       return { requeueAfterMs: PENDING_RETRY_MS };
     }
-    const nonce = nextNonce(attestation, decisions, trust, now);
-    const status = desiredStatus(attestation, decisions, nonce, now);
     const path = resourcePath({ group: GROUP, version: VERSION, plural: 'nodeattestations', name });
+    let status: NodeAttestationStatus = {};
     const wrote = await actions.updateStatus<NodeAttestation>(path, attestation, (current) => {
-      const s = desiredStatus(current, decisions, nonce, now);
+      // The nonce from the object being written, not the cached copy: a stale cache would
+      // otherwise mint a second nonce over one a verifier may already have read.
+      const s = desiredStatus(current, decisions, nextNonce(current, decisions, trust, now), now);
+      status = s;
       return sameJson(withoutTimes(current.status), withoutTimes(s))
         ? undefined
         : (s as Record<string, unknown>);
@@ -83,11 +85,7 @@ export function attestationReconciler(ctx: ControllerContext) {
 
 type Nonce = NonNullable<NodeAttestationStatus['nonce']> | undefined;
 
-/**
- * The nonce the next attestation must carry, when a governing policy requires one: kept
- * while younger than the strictest such maxAge, then replaced (a token bound to the old
- * nonce would be stale by then in any case only if the agent re-attests each maxAge).
- */
+/** The nonce to publish: rotated after the strictest maxAge among policies that require one. */
 function nextNonce(
   attestation: NodeAttestation,
   decisions: NodeDecision[],
@@ -102,11 +100,9 @@ function nextNonce(
       maxAge = Math.min(maxAge, settings.maxAgeMs);
     }
   }
-  if (!Number.isFinite(maxAge)) return attestation.status?.nonce;
-  const current = attestation.status?.nonce;
-  const issued = Date.parse(current?.issuedAt ?? '');
-  if (current?.value && Number.isFinite(issued) && now - issued < maxAge) return current;
-  return { value: randomBytes(24).toString('base64url'), issuedAt: new Date(now).toISOString() };
+  return nonceToPublish(attestation.status?.nonce, maxAge, now, () =>
+    randomBytes(24).toString('base64url'),
+  );
 }
 
 function desiredStatus(

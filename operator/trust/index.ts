@@ -30,6 +30,12 @@ export {
   type NodeRef,
   nodeInPool,
 } from './node-trust.ts';
+export {
+  nonceToPublish,
+  type PublishedNonces,
+  publishedNonces,
+  type RetiredNonce,
+} from './nonce.ts';
 export { attestationSettings, GRANT_DEFAULTS, POLICY_DEFAULTS } from './policy-settings.ts';
 export { checkPosture, checkPostureRequirements, claimAt, compareVersions } from './posture.ts';
 export { REASON, type Reason, type ReasonCode } from './reasons.ts';

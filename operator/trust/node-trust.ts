@@ -4,6 +4,7 @@
 import type { EndpointTrustPolicy, NodeAttestation } from '../api/types.generated.ts';
 import { appraisedSubmods, checkAppraisal, worstStatus } from './appraisal.ts';
 import { type JwksResolver, VerifierKeyring } from './keyring.ts';
+import { type PublishedNonces, publishedNonces, type RetiredNonce } from './nonce.ts';
 import { type AttestationSettings, attestationSettings, type EarTier } from './policy-settings.ts';
 import { checkPostureRequirements } from './posture.ts';
 import { type Finding, finding, nodeReason, REASON, type Reason, reason, show } from './reasons.ts';
@@ -143,13 +144,21 @@ function checkTime(
   return { freshUntil, validUntil: Math.min(...changes) };
 }
 
+/**
+ * The nonce check. A token bound to the nonce just replaced still passes until
+ * retiredAt + nonceOverlap, so a rotation does not fail the current token before the
+ * verifier has had one interval to re-attest; that instant is pushed to `changes`.
+ */
 function checkNonce(
   claims: VerifiedAttestation['claims'],
   settings: AttestationSettings,
-  expectedNonce: string | undefined,
+  nonces: PublishedNonces,
+  now: number,
   out: Finding[],
+  changes: number[],
 ): void {
   if (!settings.requireNonce) return;
+  const { expectedNonce, previousNonce } = nonces;
   if (claims.nonce === undefined) {
     out.push(
       finding(
@@ -166,7 +175,22 @@ function checkNonce(
         'requires the published nonce',
       ),
     );
-  } else if (claims.nonce !== expectedNonce) {
+  } else if (claims.nonce === expectedNonce) {
+    return;
+  } else if (claims.nonce === previousNonce?.value) {
+    const until = previousNonce.retiredAt + settings.nonceOverlapMs;
+    if (now < until) {
+      changes.push(until);
+      return;
+    }
+    out.push(
+      finding(
+        REASON.NonceMismatch,
+        `eat_nonce ${show(claims.nonce)} was replaced at ${isoTime(previousNonce.retiredAt)}`,
+        `accepts a replaced nonce for ${settings.nonceOverlapMs / 1000}s`,
+      ),
+    );
+  } else {
     out.push(
       finding(
         REASON.NonceMismatch,
@@ -185,6 +209,8 @@ export interface EvaluateInput {
   now: Instant;
   /** The nonce trustgate published for the node (NodeAttestation status.nonce.value). */
   expectedNonce?: string;
+  /** The nonce it replaced (status.nonce.previous). */
+  previousNonce?: RetiredNonce;
 }
 
 /** The synchronous half of the decision: everything after the signature check. */
@@ -227,8 +253,11 @@ export function evaluateVerification(input: EvaluateInput): NodeDecision {
       ),
     );
   }
-  const { freshUntil, validUntil } = checkTime(claims, settings, now, out);
-  checkNonce(claims, settings, input.expectedNonce, out);
+  const time = checkTime(claims, settings, now, out);
+  const { freshUntil } = time;
+  const nonceChanges: number[] = [];
+  checkNonce(claims, settings, input, now, out, nonceChanges);
+  const validUntil = Math.min(time.validUntil, ...nonceChanges);
   out.push(...checkAppraisal(claims, settings));
   out.push(...checkPostureRequirements(settings.posture, claims.posture));
   const submods = appraisedSubmods(claims, settings);
@@ -264,8 +293,9 @@ export interface DecideInput {
   keyring?: VerifierKeyring;
   /** Resolves the JWKS of verifiers that use jwksSecretRef when no keyring is given. */
   resolveJwks?: JwksResolver;
-  /** Defaults to the NodeAttestation's status.nonce.value. */
+  /** Defaults to the NodeAttestation's status.nonce.value (and .previous). */
   expectedNonce?: string;
+  previousNonce?: RetiredNonce;
 }
 
 /** The whole node decision: pool, signature, claims, freshness, nonce, appraisal, posture. */
@@ -287,8 +317,14 @@ export async function decideNodeTrust(input: DecideInput): Promise<NodeDecision>
   }
   const keyring = input.keyring ?? VerifierKeyring.forPolicy(policy, input.resolveJwks);
   const verification = await verifyAttestationToken(token, keyring);
-  const expectedNonce =
-    input.expectedNonce ??
-    (typeof attestation === 'object' ? attestation.status?.nonce?.value : undefined);
-  return evaluateVerification({ node, policy, verification, now: input.now, expectedNonce });
+  const published = publishedNonces(typeof attestation === 'object' ? attestation : undefined);
+  return evaluateVerification({
+    node,
+    policy,
+    verification,
+    now: input.now,
+    expectedNonce: input.expectedNonce ?? published.expectedNonce,
+    previousNonce:
+      input.expectedNonce === undefined ? published.previousNonce : input.previousNonce,
+  });
 }

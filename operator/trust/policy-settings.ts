@@ -35,6 +35,7 @@ export const POLICY_DEFAULTS = {
   maxAge: schemaDefault<string>(POLICY, 'attestation.maxAge'),
   clockSkew: schemaDefault<string>(POLICY, 'attestation.clockSkew'),
   requireNonce: schemaDefault<boolean>(POLICY, 'attestation.requireNonce'),
+  nonceOverlap: schemaDefault<string>(POLICY, 'attestation.nonceOverlap'),
   minimumStatus: schemaDefault<'affirming' | 'warning' | 'none'>(
     POLICY,
     'attestation.minimumStatus',
@@ -57,6 +58,8 @@ export interface AttestationSettings {
   maxAgeMs: number;
   clockSkewMs: number;
   requireNonce: boolean;
+  /** How long a replaced nonce is still accepted after its rotation. */
+  nonceOverlapMs: number;
   minimumStatus: 'affirming' | 'warning' | 'none';
   submods: string[];
   trustworthiness: Partial<Record<Category, EarTier>>;
@@ -80,10 +83,18 @@ export function attestationSettings(
   if (clockSkewMs === undefined) {
     return { problem: `spec.attestation.clockSkew ${JSON.stringify(clockSkew)} is not a duration` };
   }
+  const nonceOverlap = a.nonceOverlap ?? POLICY_DEFAULTS.nonceOverlap;
+  const nonceOverlapMs = parseDuration(nonceOverlap);
+  if (nonceOverlapMs === undefined) {
+    return {
+      problem: `spec.attestation.nonceOverlap ${JSON.stringify(nonceOverlap)} is not a duration`,
+    };
+  }
   return {
     maxAgeMs,
     clockSkewMs,
     requireNonce: a.requireNonce ?? POLICY_DEFAULTS.requireNonce,
+    nonceOverlapMs,
     minimumStatus: a.minimumStatus ?? POLICY_DEFAULTS.minimumStatus,
     submods: a.submods ?? [],
     trustworthiness: a.trustworthiness ?? {},

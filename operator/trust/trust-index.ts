@@ -13,6 +13,7 @@ import {
   type NodeDecision,
   nodeInPool,
 } from './node-trust.ts';
+import { type PublishedNonces as Nonces, publishedNonces } from './nonce.ts';
 import { finding, REASON, reason } from './reasons.ts';
 import type { Labels } from './selectors.ts';
 import { type Instant, toMillis } from './time.ts';
@@ -32,15 +33,20 @@ interface PolicyEntry {
   keyring: VerifierKeyring;
 }
 
-/** A token that verified under a keyring, with the nonce expected of it at the time. */
+const sameNonces = (a: Nonces, b: Nonces) =>
+  a.expectedNonce === b.expectedNonce &&
+  a.previousNonce?.value === b.previousNonce?.value &&
+  a.previousNonce?.retiredAt === b.previousNonce?.retiredAt;
+
+/** A token that verified under a keyring, with the nonces expected of it at the time. */
 interface VerifiedInput {
   verification: TokenVerification;
-  expectedNonce: string | undefined;
+  nonces: Nonces;
 }
 
 interface AttestationEntry {
   token: string;
-  expectedNonce: string | undefined;
+  nonces: Nonces;
   /** Per keyring, the node's last token that verified, while this one's check is pending. */
   lastVerified: WeakMap<VerifierKeyring, VerifiedInput>;
 }
@@ -112,7 +118,7 @@ export class TrustIndex {
     this.#collectKeyrings();
   }
 
-  /** Feeds a node's attestation; the expected nonce defaults to its status.nonce.value. */
+  /** Feeds a node's attestation; the expected nonces default to its status.nonce. */
   upsertAttestation(attestation: NodeAttestation, expectedNonce?: string): void {
     const node = attestation.metadata?.name;
     const token = attestation.spec?.token;
@@ -121,11 +127,11 @@ export class TrustIndex {
       this.deleteAttestation(node);
       return;
     }
-    const nonce = expectedNonce ?? attestation.status?.nonce?.value;
+    const nonces = expectedNonce === undefined ? publishedNonces(attestation) : { expectedNonce };
     const old = this.#attestations.get(node);
-    if (old && old.token === token && old.expectedNonce === nonce) return;
+    if (old && old.token === token && sameNonces(old.nonces, nonces)) return;
     const lastVerified = old?.token === token ? old.lastVerified : this.#lastVerifiedBefore(old);
-    this.#attestations.set(node, { token, expectedNonce: nonce, lastVerified });
+    this.#attestations.set(node, { token, nonces, lastVerified });
     if (old && old.token !== token) this.#forgetToken(old.token);
     this.#invalidateNode(node);
     for (const entry of this.#policies.values()) this.#verify(entry.keyring, token);
@@ -273,7 +279,7 @@ export class TrustIndex {
       policy: entry.policy,
       verification: last.verification,
       now,
-      expectedNonce: last.expectedNonce,
+      ...last.nonces,
     });
     return d.attestation && now < d.attestation.freshUntil ? d : undefined;
   }
@@ -288,7 +294,7 @@ export class TrustIndex {
     if (!old) return out;
     for (const [keyring, perKeyring] of this.#verifications) {
       const result = perKeyring.get(old.token)?.result;
-      if (result?.ok) out.set(keyring, { verification: result, expectedNonce: old.expectedNonce });
+      if (result?.ok) out.set(keyring, { verification: result, nonces: old.nonces });
       const carried = result ? undefined : old.lastVerified.get(keyring);
       if (carried) out.set(keyring, carried);
     }
@@ -357,7 +363,7 @@ export class TrustIndex {
       policy,
       verification,
       now,
-      expectedNonce: attestation.expectedNonce,
+      ...attestation.nonces,
     });
   }
 

@@ -8,6 +8,10 @@
 //                send time, so a slow server cannot hide its queueing (no coordinated omission)
 //   closed loop: C requests in flight on keep-alive connections; peak requests per second
 // Each round runs all four; the figures are the medians over rounds, with their range.
+//   churn:       then the open loop twice more, --churn-seconds each: quiet, and while every
+//                node is re-attested once (a new token through the API), i.e. 5,000 nodes'
+//                2-minute refresh compressed into that window. Every review is for a trusted
+//                node, so any denial is spurious (goal 0); p99 with vs without churn.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -24,6 +28,7 @@ import {
   podReview,
   runnerPod,
   signAttestation,
+  type VerifierKey,
 } from '../unit/webhook/world.ts';
 import { type BenchCluster, SYSTEM_NS, startBenchCluster, TG } from './lib/cluster.ts';
 
@@ -48,6 +53,8 @@ interface ClientResult {
   latenciesMs: number[];
   completed: number;
   errors: number;
+  /** Answers with allowed: false (every bench review is for a trusted node and granted). */
+  denied: number;
   elapsedS: number;
   /** Open loop: how late the client sent (its own timer), p99. */
   sendLagP99Ms?: number;
@@ -64,6 +71,7 @@ async function client(job: ClientJob): Promise<ClientResult> {
     ca: job.caPem,
   });
   let errors = 0;
+  let denied = 0;
   const send = (body: string) =>
     new Promise<void>((resolve) => {
       const req = https.request(
@@ -79,9 +87,13 @@ async function client(job: ClientJob): Promise<ClientResult> {
           },
         },
         (res) => {
-          res.on('data', () => undefined);
+          let answer = '';
+          res.on('data', (d: Buffer) => {
+            answer += d;
+          });
           res.on('end', () => {
             if (res.statusCode !== 200) errors++;
+            else if (answer.includes('"allowed":false')) denied++;
             resolve();
           });
         },
@@ -95,6 +107,7 @@ async function client(job: ClientJob): Promise<ClientResult> {
   // Warm up connections and JIT.
   for (let i = 0; i < 2000; i++) await send(job.bodies[i % job.bodies.length] as string);
   errors = 0;
+  denied = 0;
   parentPort?.postMessage('measuring');
   const latenciesMs: number[] = [];
   const lagMs: number[] = [];
@@ -113,7 +126,13 @@ async function client(job: ClientJob): Promise<ClientResult> {
         }
       }),
     );
-    return { latenciesMs, completed, errors, elapsedS: (performance.now() - start) / 1000 };
+    return {
+      latenciesMs,
+      completed,
+      errors,
+      denied,
+      elapsedS: (performance.now() - start) / 1000,
+    };
   }
   const interval = 1000 / job.rate;
   const total = Math.floor(job.seconds * job.rate);
@@ -148,6 +167,7 @@ async function client(job: ClientJob): Promise<ClientResult> {
     latenciesMs,
     completed,
     errors,
+    denied,
     elapsedS: (performance.now() - start) / 1000,
     sendLagP99Ms: percentile(lagMs, 0.99),
   };
@@ -165,7 +185,11 @@ async function processCpuUs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-function runClient(job: ClientJob, serverPid: number): Promise<ClientResult> {
+function runClient(
+  job: ClientJob,
+  serverPid: number,
+  onMeasuring?: () => void,
+): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'client', job } });
     // The server's CPU time per request is a figure the other processes on the machine
@@ -174,6 +198,7 @@ function runClient(job: ClientJob, serverPid: number): Promise<ClientResult> {
     worker.on('message', (m: ClientResult | 'measuring') => {
       if (m === 'measuring') {
         cpuAtStart = processCpuUs(serverPid);
+        onMeasuring?.();
         return;
       }
       void Promise.all([cpuAtStart, processCpuUs(serverPid)]).then(([start, end]) => {
@@ -254,7 +279,7 @@ function realisticPod(
  * Seeds the sandbox with what trustgate's caches hold in this bench: policy p governs
  * namespace ns-p and nodes labelled pool=pool-p; every node has a fresh attestation.
  */
-async function seedCluster(cluster: BenchCluster): Promise<void> {
+async function seedCluster(cluster: BenchCluster): Promise<VerifierKey> {
   const { sandbox } = cluster;
   const key = await makeVerifierKey('bench-1');
   const now = Date.now();
@@ -294,6 +319,44 @@ async function seedCluster(cluster: BenchCluster): Promise<void> {
       spec: grant.spec,
     });
   }
+  return key;
+}
+
+/**
+ * Re-attests every node once within `windowMs`, evenly spread: a merge patch of
+ * spec.token through the API, as a verifier's refresh arrives. Resolves with the number
+ * of updates that failed.
+ */
+async function churnAttestations(
+  cluster: BenchCluster,
+  tokens: string[],
+  windowMs: number,
+): Promise<{ failed: number; lateMs: number }> {
+  const start = performance.now();
+  const step = windowMs / tokens.length;
+  let failed = 0;
+  let next = 0;
+  let lateMs = 0;
+  // A few writers in flight, each taking the next update once it is due.
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < tokens.length; i = next++) {
+        const due = start + i * step;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        else lateMs = Math.max(lateMs, -wait);
+        const name = `node-${i}`;
+        await cluster.client
+          .patch(resourcePath({ ...TG, plural: 'nodeattestations', name }), {
+            spec: { token: tokens[i] },
+          })
+          .catch(() => {
+            failed++;
+          });
+      }
+    }),
+  );
+  return { failed, lateMs };
 }
 
 export function bodies(count: number): string[] {
@@ -375,18 +438,20 @@ export async function run(args: string[]): Promise<void> {
       rate: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },
       rounds: { type: 'string', default: '3' },
+      'churn-seconds': { type: 'string', default: '15' },
     },
   });
   const seconds = Number(values.seconds);
   const rate = Number(values.rate);
   const concurrency = Number(values.concurrency);
   const rounds = Number(values.rounds);
+  const churnSeconds = Number(values['churn-seconds']);
 
   const cluster = await startBenchCluster();
   let bare: Awaited<ReturnType<typeof startBareServer>> | undefined;
   try {
     let t = performance.now();
-    await seedCluster(cluster);
+    const key = await seedCluster(cluster);
     console.log(
       `seeded ${POLICIES} policies, ${NODES} nodes with signed attestations, ${GRANTS} grants in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
@@ -414,12 +479,12 @@ export async function run(args: string[]): Promise<void> {
       trustgate: { port: trustgate.webhookPort, pid: trustgate.child.pid as number },
     };
 
-    const job = (port: number, mode: 'open' | 'closed'): ClientJob => ({
+    const job = (port: number, mode: 'open' | 'closed', secs = seconds): ClientJob => ({
       port,
       caPem: tls.caPem,
       bodies: reviewBodies,
       mode,
-      seconds,
+      seconds: secs,
       rate,
       concurrency,
     });
@@ -427,19 +492,21 @@ export async function run(args: string[]): Promise<void> {
       label: string,
       server: keyof typeof servers,
       mode: 'open' | 'closed',
+      opts: { seconds?: number; onMeasuring?: () => void } = {},
     ) => {
       const { port, pid } = servers[server];
-      const r = await runClient(job(port, mode), pid);
+      const r = await runClient(job(port, mode, opts.seconds), pid, opts.onMeasuring);
       const sorted = [...r.latenciesMs].sort((a, b) => a - b);
       const rps = r.completed / r.elapsedS;
       console.log(
-        `${label.padEnd(34)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${percentile(sorted, 0.5)?.toFixed(2)} ms  p99 ${percentile(sorted, 0.99)?.toFixed(2)} ms  max ${sorted[sorted.length - 1]?.toFixed(2)} ms  errors ${r.errors}  server cpu ${r.serverCpuUs?.toFixed(0)} us/req${r.sendLagP99Ms === undefined ? '' : `  (client send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms)`}`,
+        `${label.padEnd(34)} ${Math.round(rps).toString().padStart(6)} req/s  p50 ${percentile(sorted, 0.5)?.toFixed(2)} ms  p99 ${percentile(sorted, 0.99)?.toFixed(2)} ms  max ${sorted[sorted.length - 1]?.toFixed(2)} ms  errors ${r.errors}  denied ${r.denied}  server cpu ${r.serverCpuUs?.toFixed(0)} us/req${r.sendLagP99Ms === undefined ? '' : `  (client send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms)`}`,
       );
       return {
         rps,
         p50: percentile(sorted, 0.5),
         p99: percentile(sorted, 0.99),
         errors: r.errors,
+        denied: r.denied,
         cpuUs: r.serverCpuUs ?? Number.NaN,
       };
     };
@@ -484,6 +551,29 @@ export async function run(args: string[]): Promise<void> {
       `peak: trustgate ${Math.round(peak.median)} req/s (${span(peak, 0)}), bare ${Math.round(barePeak.median)} req/s (${span(barePeak, 0)}); trustgate = ${(100 * ratio.median).toFixed(0)} % of the bare server (${span({ min: 100 * ratio.min, max: 100 * ratio.max }, 0)} %); server cpu ${cpu.median.toFixed(0)} vs ${bareCpu.median.toFixed(0)} us/review`,
     );
     if (errors > 0) console.log(`WARNING: ${errors} failed requests`);
+
+    // Attestation churn: every node gets a new token within the window while reviews for
+    // trusted nodes keep coming; a pending signature check must not turn into a denial.
+    console.log(
+      `churn: ${NODES} re-attestations in ${churnSeconds} s (${Math.round(NODES / churnSeconds)}/s; a 2-minute refresh is ${Math.round(NODES / 120)}/s)`,
+    );
+    const fresh = await Promise.all(
+      Array.from({ length: NODES }, (_, n) => signAttestation(key, `node-${n}`, Date.now())),
+    );
+    const quiet = await measure(`  trustgate, open loop, no churn`, 'trustgate', 'open', {
+      seconds: churnSeconds,
+    });
+    let churning: Promise<{ failed: number; lateMs: number }> | undefined;
+    const busy = await measure(`  trustgate, open loop, churn`, 'trustgate', 'open', {
+      seconds: churnSeconds,
+      onMeasuring: () => {
+        churning = churnAttestations(cluster, fresh, churnSeconds * 1000);
+      },
+    });
+    const churned = await churning;
+    console.log(
+      `churn: ${NODES - (churned?.failed ?? NODES)} attestations updated (${churned?.failed} failed, writer late by up to ${churned?.lateMs.toFixed(0)} ms); spurious denials ${busy.denied} (without churn ${quiet.denied}); p99 ${busy.p99.toFixed(2)} ms with churn vs ${quiet.p99.toFixed(2)} ms without`,
+    );
     console.log(
       JSON.stringify({
         bench: 'admission',
@@ -496,6 +586,12 @@ export async function run(args: string[]): Promise<void> {
         peak_ratio: Number(ratio.median.toFixed(3)),
         peak_ratio_range: [Number(ratio.min.toFixed(3)), Number(ratio.max.toFixed(3))],
         rounds,
+        churn_nodes: NODES,
+        churn_seconds: churnSeconds,
+        churn_spurious_denials: busy.denied,
+        churn_p99_ms: Number(busy.p99.toFixed(3)),
+        no_churn_p99_ms: Number(quiet.p99.toFixed(3)),
+        no_churn_denials: quiet.denied,
       }),
     );
   } finally {

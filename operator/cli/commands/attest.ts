@@ -1,17 +1,13 @@
 // `trustgate attest sign`: signs an EAR attestation result for a node with a verifier's
 // private JWK and prints it as a NodeAttestation manifest (or the bare token). For demos,
 // tests and verifiers that want a reference signer.
-import { importJWK, type JWK, SignJWT } from 'jose';
 import yaml from 'js-yaml';
-import {
-  API_VERSION,
-  EAR_STATUSES,
-  SIGNING_ALGORITHMS,
-  TRUSTWORTHINESS_CATEGORIES,
-} from '../../api/crds.ts';
-import { EAR_PROFILE, parseDuration, parseTimestamp } from '../../trust/index.ts';
+import { API_VERSION, EAR_STATUSES } from '../../api/crds.ts';
+import { parseDuration, parseTimestamp } from '../../trust/index.ts';
+import { signEar } from '../../verifier/sign.ts';
 import { type CliIO, type Command, EXIT, parseFlags, UsageError } from '../io.ts';
 import { readObject } from '../read-input.ts';
+import { loadPrivateKey, parseVector } from '../signing.ts';
 
 const USAGE = `Usage: trustgate attest sign --key FILE --node NAME [flags]
 
@@ -49,44 +45,6 @@ const OPTIONS = {
   output: { type: 'string', short: 'o', default: 'yaml' },
 } as const;
 
-/** Parses `hardware=2,executables=-33` into AR4SI claims, refusing unknown categories. */
-export function parseVector(text: string): Record<string, number> {
-  const vector: Record<string, number> = {};
-  for (const part of text.split(',').filter(Boolean)) {
-    const [name, value, ...rest] = part.split('=');
-    if (!name || value === undefined || rest.length > 0) {
-      throw new UsageError(`--vector: "${part}" is not CATEGORY=VALUE`);
-    }
-    if (!(TRUSTWORTHINESS_CATEGORIES as readonly string[]).includes(name)) {
-      throw new UsageError(
-        `--vector: unknown category "${name}"; use ${TRUSTWORTHINESS_CATEGORIES.join(', ')}`,
-      );
-    }
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value) || n < -128 || n > 127) {
-      throw new UsageError(`--vector: ${name}=${value} is not an integer from -128 to 127`);
-    }
-    vector[name] = n;
-  }
-  return vector;
-}
-
-async function loadPrivateKey(file: string, algFlag: string | undefined) {
-  const jwk = (await readObject(file, 'private JWK')) as JWK;
-  if (typeof jwk.d !== 'string') throw new UsageError(`${file}: not a private JWK (no "d")`);
-  const alg = algFlag ?? jwk.alg;
-  if (!alg || !(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
-    throw new UsageError(
-      `${file}: cannot sign with alg ${alg ?? '(none)'}; pass --alg with one of ${SIGNING_ALGORITHMS.join(', ')}`,
-    );
-  }
-  try {
-    return { key: await importJWK(jwk, alg), alg, kid: jwk.kid };
-  } catch (err) {
-    throw new UsageError(`${file}: cannot use the key with ${alg}: ${(err as Error).message}`);
-  }
-}
-
 async function sign(args: string[], io: CliIO): Promise<number> {
   const values = parseFlags(args, OPTIONS, USAGE) as Record<string, string | undefined>;
   const { key: keyFile, node } = values;
@@ -115,27 +73,28 @@ async function sign(args: string[], io: CliIO): Promise<number> {
   }
   const posture = values.posture ? await readObject(values.posture, 'posture') : undefined;
   const vector = values.vector ? parseVector(values.vector) : undefined;
-  const { key, alg, kid } = await loadPrivateKey(keyFile, values.alg);
-
-  const claims = {
-    eat_profile: EAR_PROFILE,
-    iat,
-    ...(exp === undefined ? {} : { exp }),
-    iss: values.issuer,
-    sub: node,
-    'ear.verifier-id': { build: values['verifier-build'], developer: values['verifier-developer'] },
-    ...(nonce === undefined ? {} : { eat_nonce: nonce }),
-    submods: {
-      [values.submod as string]: {
-        'ear.status': status,
-        ...(vector ? { 'ear.trustworthiness-vector': vector } : {}),
+  const key = await loadPrivateKey(keyFile, values.alg);
+  const token = await signEar(
+    {
+      node,
+      iat,
+      exp,
+      issuer: values.issuer as string,
+      verifierId: {
+        build: values['verifier-build'] as string,
+        developer: values['verifier-developer'] as string,
       },
+      nonce,
+      submods: {
+        [values.submod as string]: {
+          'ear.status': status,
+          ...(vector ? { 'ear.trustworthiness-vector': vector } : {}),
+        },
+      },
+      posture,
     },
-    ...(posture ? { posture } : {}),
-  };
-  const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg, typ: 'JWT', ...(kid ? { kid } : {}) })
-    .sign(key);
+    key,
+  );
   if (output === 'token') {
     io.stdout(`${token}\n`);
     return EXIT.ok;

@@ -20,6 +20,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./attest.ts')).command,
   },
   {
+    name: 'attest publish',
+    summary: 'Sign posture for nodes and apply their NodeAttestations, on an interval',
+    load: async () => (await import('./publish.ts')).command,
+  },
+  {
     name: 'evaluate',
     summary: 'Decide whether attested nodes are trusted under policies (exit 0 trusted, 1 not)',
     load: async () => (await import('./evaluate.ts')).command,

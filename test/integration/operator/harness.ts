@@ -8,6 +8,7 @@ import pino from 'pino';
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
+import { applyAttestation } from '../../../operator/verifier/apply.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
 import {
   startTrustgateProcess,
@@ -109,7 +110,13 @@ export async function waitFor<T>(
 export function policyObject(
   env: Env,
   name: string,
-  opts: { maxAge?: string; onDrift?: Record<string, unknown>; mode?: 'Enforce' | 'Audit' } = {},
+  opts: {
+    maxAge?: string;
+    onDrift?: Record<string, unknown>;
+    mode?: 'Enforce' | 'Audit';
+    /** More spec.attestation fields (requireNonce, nonceOverlap, ...). */
+    attestation?: Record<string, unknown>;
+  } = {},
 ) {
   return {
     apiVersion: 'trustgate.dev/v1alpha1',
@@ -129,6 +136,7 @@ export function policyObject(
         ],
         maxAge: opts.maxAge ?? '1h',
         posture: [{ key: 'diskEncryption', operator: 'Equals', values: ['true'] }],
+        ...opts.attestation,
       },
       workloadIdentity: { requireGrant: true },
       enforcement: {
@@ -157,6 +165,7 @@ export async function signAttestation(
   node: string,
   posture: Record<string, unknown> = {},
   iatMs = Date.now(),
+  claims: Record<string, unknown> = {},
 ) {
   const base = earClaims();
   return sign(
@@ -165,6 +174,7 @@ export async function signAttestation(
       iat: Math.floor(iatMs / 1000),
       sub: node,
       posture: { ...(base.posture as object), ...posture },
+      ...claims,
     }),
   );
 }
@@ -175,28 +185,10 @@ export async function attest(
   node: string,
   posture: Record<string, unknown> = {},
   iatMs?: number,
+  claims?: Record<string, unknown>,
 ) {
-  await putAttestation(env.client, node, await signAttestation(env, node, posture, iatMs));
-}
-
-/**
- * Sets the node's NodeAttestation token, creating it if missing. A merge patch, not a
- * read-then-replace: the operator writes the object's status at any moment, and a
- * replace carrying the resourceVersion read just before would fail with 409.
- */
-export async function putAttestation(client: KubeClient, node: string, token: string) {
-  const collection = resourcePath({ ...TG, plural: 'nodeattestations' });
-  try {
-    await client.patch(`${collection}/${node}`, { spec: { token } });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await client.create(collection, {
-      apiVersion: 'trustgate.dev/v1alpha1',
-      kind: 'NodeAttestation',
-      metadata: { name: node },
-      spec: { token },
-    });
-  }
+  const token = await signAttestation(env, node, posture, iatMs, claims);
+  await applyAttestation(env.client, node, token);
 }
 
 export async function createServiceAccount(env: Env, name: string) {

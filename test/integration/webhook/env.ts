@@ -9,6 +9,7 @@ import type { EndpointTrustPolicy } from '../../../operator/api/types.generated.
 import { isNotFound, KubeClient, resourcePath } from '../../../operator/kube/rest.ts';
 import { parseRunFlags } from '../../../operator/runtime/flags.ts';
 import { type Runtime, startRuntime } from '../../../operator/runtime/runtime.ts';
+import { applyAttestation as writeAttestation } from '../../../operator/verifier/apply.ts';
 import {
   startTestCluster,
   type TestCluster,
@@ -17,7 +18,7 @@ import {
 import { ensureNamespace } from '../../support/namespace.ts';
 import { freePort } from '../../support/trustgate-process.ts';
 import { makeVerifierKey, type VerifierKey } from '../../unit/webhook/world.ts';
-import { putAttestation, waitFor } from '../operator/harness.ts';
+import { waitFor } from '../operator/harness.ts';
 
 export { waitFor };
 
@@ -147,7 +148,7 @@ export async function createServiceAccount(env: WebhookEnv, namespace: string, n
 }
 
 export async function applyAttestation(env: WebhookEnv, node: string, token: string) {
-  await putAttestation(env.client, node, token);
+  await writeAttestation(env.client, node, token);
 }
 
 export async function createPolicy(env: WebhookEnv, policy: EndpointTrustPolicy) {
