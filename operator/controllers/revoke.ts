@@ -41,8 +41,9 @@ export function governedPods(
   return pods.filter(
     (p) =>
       !p.metadata.deletionTimestamp &&
-      workloadGovernance(policy, p as V1Pod, caches.namespaceLabels(p.metadata.namespace), now)
-        .governed,
+      workloadGovernance(policy, p as V1Pod, caches.namespaceLabels(p.metadata.namespace), now, {
+        exemptions: caches.exemptionSource,
+      }).governed,
   );
 }
 

@@ -7,9 +7,10 @@ import { GROUP, VERSION } from '../api/crds.ts';
 import type {
   EndpointTrustPolicy,
   NodeAttestation,
+  TrustExemption,
   WorkloadGrant,
 } from '../api/types.generated.ts';
-import { TrustIndex } from '../trust/index.ts';
+import { type ExemptionSource, scopedSource, TrustIndex } from '../trust/index.ts';
 import { Informer, type InformerOptions, type KubeObjectLike } from './informer.ts';
 import type { ClusterAccess } from './kubeconfig.ts';
 import { KubeClient, resourcePath } from './rest.ts';
@@ -66,6 +67,10 @@ export class Caches {
   readonly tokenSecrets: Informer<TokenSecretLite>;
   /** Secrets in trustgate's namespace (JWKS for jwksSecretRef verifiers). */
   readonly jwksSecrets: Informer<SecretLite>;
+  /** Break-glass TrustExemptions; indexed by "namespace". */
+  readonly exemptions: Informer<TrustExemption>;
+  /** The exemptions as the decision reads them (trustgate's namespace reaches every namespace). */
+  readonly exemptionSource: ExemptionSource;
   readonly #all: Informer<KubeObjectLike>[];
 
   constructor(opts: CachesOptions) {
@@ -134,6 +139,16 @@ export class Caches {
       transform: (raw) =>
         raw.type === 'kubernetes.io/service-account-token' ? undefined : trimSecret(raw),
     });
+    this.exemptions = new Informer<TrustExemption>({
+      ...common,
+      name: 'trustexemptions',
+      path: crd('trustexemptions'),
+      indexes: { namespace: (e) => [e.metadata.namespace ?? ''] },
+    });
+    this.exemptionSource = scopedSource(
+      (ns) => this.exemptions.byIndex('namespace', ns),
+      opts.namespace,
+    );
     this.#all = [
       this.policies,
       this.grants,
@@ -143,6 +158,7 @@ export class Caches {
       this.pods,
       this.tokenSecrets,
       this.jwksSecrets,
+      this.exemptions,
     ] as Informer<KubeObjectLike>[];
     this.#feedTrustIndex();
   }
