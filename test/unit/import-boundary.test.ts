@@ -44,7 +44,7 @@ describe('import boundary', () => {
       return !(from === KUBECONFIG_MODULE && s.spec === CLIENT_NODE);
     });
     expect(files).toContain('operator/runtime/runtime.ts');
-    for (const other of ['keys', 'attest', 'evaluate', 'validate'])
+    for (const other of ['keys', 'attest', 'evaluate', 'test', 'validate'])
       expect(files).not.toContain(`operator/cli/commands/${other}.ts`);
     expect(packages.get(CLIENT_NODE)).toBeUndefined();
   });
