@@ -1,8 +1,18 @@
 // What the admission handlers read: a read-only view of the informer caches (implemented by
 // operator/kube/caches.ts from informers, and by snapshotCaches() below from plain objects
 // in tests and benchmarks). Every read is in memory; no handler makes an API call.
-import type { EndpointTrustPolicy, WorkloadGrant } from '../operator/api/types.generated.ts';
-import type { Labels, NodeDecision, TrustIndex } from '../operator/trust/index.ts';
+import type {
+  EndpointTrustPolicy,
+  TrustExemption,
+  WorkloadGrant,
+} from '../operator/api/types.generated.ts';
+import {
+  type ExemptionSource,
+  exemptionSource,
+  type Labels,
+  type NodeDecision,
+  type TrustIndex,
+} from '../operator/trust/index.ts';
 
 /** The fields of a cached (trimmed) pod the handlers read. */
 export interface CachedPod {
@@ -28,6 +38,8 @@ export interface AdmissionCaches {
    * attestation still being checked does not interrupt a verified, fresh decision).
    */
   nodeDecision(node: string, policy: string, now: number): NodeDecision;
+  /** TrustExemptions (live or not: the decision compares expiresAt with now). */
+  exemptions: ExemptionSource;
 }
 
 export interface CacheSnapshot {
@@ -41,6 +53,9 @@ export interface CacheSnapshot {
   legacyTokenSecrets?: string[];
   /** Node decisions; fed with the same policies, nodes and attestations. */
   trust: TrustIndex;
+  exemptions?: TrustExemption[];
+  /** trustgate's namespace, whose exemptions reach every namespace (default trustgate-system). */
+  trustgateNamespace?: string;
 }
 
 /** AdmissionCaches over plain objects (unit tests, fuzzing, benchmarks). */
@@ -68,5 +83,6 @@ export function snapshotCaches(s: CacheSnapshot): AdmissionCaches {
     pod: (ns, name) => pods.get(`${ns}/${name}`),
     isLegacyTokenSecret: (ns, name) => legacy.has(`${ns}/${name}`),
     nodeDecision: (node, policy, now) => s.trust.admissionDecision(node, policy, now),
+    exemptions: exemptionSource(s.exemptions ?? [], s.trustgateNamespace ?? 'trustgate-system'),
   };
 }

@@ -194,6 +194,8 @@ export interface Verdict {
   policies: string[];
   /** Stable reason codes behind the verdict (for logs). */
   reasonCodes: string[];
+  /** Exemptions that lifted a policy for an admitted request (logged and counted). */
+  exempted?: { policy: string; exemption: string; reason: string }[];
 }
 
 /** kube limits: warnings are short single lines, and there should not be many. */

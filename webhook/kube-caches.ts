@@ -25,5 +25,6 @@ export function admissionCachesFrom(caches: Caches): AdmissionCaches {
     pod: (namespace, name) => caches.pods.get(name, namespace),
     isLegacyTokenSecret: (namespace, name) => caches.isLegacyTokenSecret(namespace, name),
     nodeDecision: (node, policy, now) => caches.trust.admissionDecision(node, policy, now),
+    exemptions: caches.exemptionSource,
   };
 }

@@ -11,6 +11,7 @@ export interface AdmissionMetrics {
   requests: Counter<'resource' | 'operation' | 'verdict' | 'policy'>;
   duration: Histogram<'resource'>;
   errors: Counter<'reason'>;
+  exempted: Counter<'policy' | 'exemption'>;
 }
 
 export function admissionMetrics(registry: Registry): AdmissionMetrics {
@@ -21,7 +22,7 @@ export function admissionMetrics(registry: Registry): AdmissionMetrics {
       () =>
         new Counter({
           name: 'trustgate_admission_requests_total',
-          help: 'Admission reviews answered, by resource, operation, verdict (allowed, warned, denied) and deciding policy.',
+          help: 'Admission reviews answered, by resource, operation, verdict (allowed, warned, exempted, denied) and deciding policy.',
           labelNames: ['resource', 'operation', 'verdict', 'policy'],
           registers: [registry],
         }),
@@ -46,6 +47,18 @@ export function admissionMetrics(registry: Registry): AdmissionMetrics {
           name: 'trustgate_admission_errors_total',
           help: 'Admission requests that could not be decided: malformed or oversized bodies, handler failures.',
           labelNames: ['reason'],
+          registers: [registry],
+        }),
+    ),
+    // Bounded: exemptions are few and expire within 7 days.
+    exempted: metric(
+      registry,
+      'trustgate_admission_exempted_total',
+      () =>
+        new Counter({
+          name: 'trustgate_admission_exempted_total',
+          help: 'Admissions let through because an exemption lifted a policy, by policy and exemption (namespace/name, or policy/name for spec.exemptions).',
+          labelNames: ['policy', 'exemption'],
           registers: [registry],
         }),
     ),

@@ -126,7 +126,7 @@ export function webhookConfiguration(o: RegistrationOptions): Obj {
             apiGroups: ['trustgate.dev'],
             apiVersions: ['v1alpha1'],
             operations: ['CREATE', 'UPDATE'],
-            resources: ['endpointtrustpolicies', 'workloadgrants'],
+            resources: ['endpointtrustpolicies', 'workloadgrants', 'trustexemptions'],
             scope: '*',
           },
         ],

@@ -52,7 +52,13 @@ export interface WebhookServer {
 }
 
 const verdictLabel = (v: Verdict) =>
-  !v.allowed ? 'denied' : v.warnings.length > 0 ? 'warned' : 'allowed';
+  !v.allowed
+    ? 'denied'
+    : v.exempted?.length
+      ? 'exempted'
+      : v.warnings.length > 0
+        ? 'warned'
+        : 'allowed';
 const resourceLabel = (r: AdmissionRequest) =>
   r.subResource ? `${r.resource.resource}/${r.subResource}` : r.resource.resource;
 
@@ -189,6 +195,12 @@ export function createWebhookApp(opts: Omit<WebhookServerOptions, 'tls' | 'port'
     if (policy) line.policy = policy;
     if (verdict.reasonCodes.length > 0) line.reasons = verdict.reasonCodes;
     if (!verdict.allowed) line.code = verdict.code;
+    if (verdict.exempted?.length) {
+      line.exempted = verdict.exempted;
+      for (const e of verdict.exempted) {
+        metrics.exempted.inc({ policy: e.policy, exemption: e.exemption });
+      }
+    }
     logger.info(line, 'admission decision');
   };
 

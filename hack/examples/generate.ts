@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import yaml from 'js-yaml';
 import { demoAttestation, ISSUER } from '../demo/manifests.ts';
+import { DEMO_IAT, demoAdmissionFiles } from './demo-admission.ts';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const keyFile = path.join(dir, 'keys', 'demo-verifier.private.jwk.json');
@@ -32,6 +33,31 @@ function publicPart(jwk: JWK): JWK {
 }
 
 const dump = (doc: unknown) => yaml.dump(doc, { lineWidth: -1, noRefs: true });
+
+/** An EAR attestation result for a node, signed with the demo key. */
+export async function signDemoAttestation(
+  priv: JWK,
+  node: string,
+  posture: object,
+  iat: number,
+): Promise<string> {
+  return new SignJWT({
+    eat_profile: 'tag:github.com,2023:veraison/ear',
+    'ear.verifier-id': { build: 'demo-verifier 0.1.0', developer: 'https://trustgate.dev' },
+    submods: {
+      endpoint: {
+        'ear.status': 'affirming',
+        'ear.trustworthiness-vector': { 'instance-identity': 2, configuration: 2, hardware: 2 },
+      },
+    },
+    posture,
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: KID, typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setSubject(node)
+    .setIssuedAt(iat)
+    .sign(await importJWK(priv, 'ES256'));
+}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -69,22 +95,12 @@ async function main(): Promise<void> {
       rotateServiceAccount: true,
     },
   };
-  const token = await new SignJWT({
-    eat_profile: 'tag:github.com,2023:veraison/ear',
-    'ear.verifier-id': { build: 'demo-verifier 0.1.0', developer: 'https://trustgate.dev' },
-    submods: {
-      endpoint: {
-        'ear.status': 'affirming',
-        'ear.trustworthiness-vector': { 'instance-identity': 2, configuration: 2, hardware: 2 },
-      },
-    },
-    posture: { diskEncryption: true, secureBoot: true, patchAgeDays: 3, edr: { healthy: true } },
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: KID, typ: 'JWT' })
-    .setIssuer(ISSUER)
-    .setSubject(NODE)
-    .setIssuedAt(iat)
-    .sign(await importJWK(priv, 'ES256'));
+  const token = await signDemoAttestation(
+    priv,
+    NODE,
+    { diskEncryption: true, secureBoot: true, patchAgeDays: 3, edr: { healthy: true } },
+    iat,
+  );
   const attestation = {
     apiVersion: 'trustgate.dev/v1alpha1',
     kind: 'NodeAttestation',
@@ -105,6 +121,14 @@ async function main(): Promise<void> {
   };
   for (const [name, content] of Object.entries(files))
     await writeFile(path.join(dir, name), content);
+  const demoIat = Date.parse(DEMO_IAT) / 1000;
+  const demo = await demoAdmissionFiles({ keys: [publicPart(priv)] }, (node, posture) =>
+    signDemoAttestation(priv, node, posture, demoIat),
+  );
+  await mkdir(path.join(dir, 'demo'), { recursive: true });
+  for (const [name, content] of Object.entries(demo))
+    await writeFile(path.join(dir, 'demo', name), content);
 }
 
-await main();
+// Run as a script; imported (by the sync test) for signDemoAttestation only.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

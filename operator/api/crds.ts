@@ -360,6 +360,72 @@ const revocationRecord = obj('The last revocation carried out.', {
   serviceAccountRotated: bool('The service account was recreated (new UID).'),
 });
 
+/** The longest an exemption may last, from its creation: break-glass is for incidents. */
+export const MAX_EXEMPTION_SECONDS = 7 * 24 * 3600;
+
+const trustExemption: CrdSource = {
+  kind: 'TrustExemption',
+  plural: 'trustexemptions',
+  singular: 'trustexemption',
+  shortNames: ['tex', 'exemption'],
+  // Namespaced so RBAC can hand out break-glass per namespace (a RoleBinding), apart from
+  // the right to edit policies; one in trustgate's own namespace reaches every namespace.
+  scope: 'Namespaced',
+  description:
+    "Break-glass: lifts EndpointTrustPolicies for the pods it selects until expiresAt (at most 7 days after creation). Selects pods of its own namespace, or of every namespace when it lives in trustgate's namespace.",
+  spec: obj(
+    'Which pods are exempted from which policies, until when, and why.',
+    {
+      policies: arr(
+        'Names of the EndpointTrustPolicies lifted; empty lifts every policy.',
+        { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 63 },
+        { maxItems: 32, 'x-kubernetes-list-type': 'set' },
+      ),
+      podSelector: labelSelector('Pods exempted, by label; absent selects every pod.'),
+      serviceAccountNames: arr(
+        'Service accounts whose pods are exempted; empty means any.',
+        { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
+        { maxItems: 32, 'x-kubernetes-list-type': 'set' },
+      ),
+      nodeNames: arr(
+        "Nodes on which pods are exempted (the pod's node, the binding target, the kubelet asking for a token); empty means any node.",
+        { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
+        { maxItems: 64, 'x-kubernetes-list-type': 'set' },
+      ),
+      expiresAt: str(
+        'When the exemption ends; at most 7 days after creation. It stops applying by itself.',
+        { format: 'date-time' },
+      ),
+      reason: str('Why, and who approved it, for the audit trail.', {
+        minLength: 1,
+        maxLength: 1024,
+      }),
+    },
+    {
+      required: ['expiresAt', 'reason'],
+      'x-kubernetes-validations': [
+        {
+          // CEL cannot read creationTimestamp or the clock: the 7-day bound is checked by
+          // the webhook and by the decision, which ignores a longer exemption.
+          rule: 'timestamp(self.expiresAt) <= timestamp(oldSelf.expiresAt)',
+          message: 'expiresAt may be brought forward but never extended; create a new exemption',
+          fieldPath: '.expiresAt',
+        },
+      ],
+    },
+  ),
+  // Nothing to observe: whether it applies is decided from spec and the clock on every review.
+  status: obj('Unused: an exemption is read, never reconciled.', {}),
+  // kubectl prints a future `date` as <invalid>, so EXPIRES is the timestamp; AGE next to it
+  // tells how much of the (at most 7-day) window is used.
+  printerColumns: [
+    { name: 'Policies', type: 'string', jsonPath: '.spec.policies' },
+    { name: 'Expires', type: 'string', jsonPath: '.spec.expiresAt' },
+    { name: 'Reason', type: 'string', jsonPath: '.spec.reason', priority: 1 },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+};
+
 export const CRDS: CrdSource[] = [
   {
     kind: 'NodeAttestation',
@@ -557,6 +623,7 @@ export const CRDS: CrdSource[] = [
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
   },
+  trustExemption,
 ];
 
 /** The CustomResourceDefinition object for one source entry. */

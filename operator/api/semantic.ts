@@ -8,7 +8,7 @@
 import { decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { type FieldError, fieldErrors, fieldPath } from '../schema/errors.ts';
 import { dns1123LabelErrors, labelValueErrors, qualifiedNameErrors } from '../schema/names.ts';
-import { API_VERSION, SIGNING_ALGORITHMS } from './crds.ts';
+import { API_VERSION, MAX_EXEMPTION_SECONDS, SIGNING_ALGORITHMS } from './crds.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -29,7 +29,10 @@ export interface SemanticContext {
 }
 
 /** Errors that make a trustgate resource unacceptable, with field paths. */
-export async function semanticErrors(obj: unknown): Promise<FieldError[]> {
+export async function semanticErrors(
+  obj: unknown,
+  ctx: Pick<SemanticContext, 'now'> = {},
+): Promise<FieldError[]> {
   if (!isObj(obj) || obj.apiVersion !== API_VERSION) return [];
   const spec = isObj(obj.spec) ? obj.spec : {};
   switch (obj.kind) {
@@ -39,6 +42,8 @@ export async function semanticErrors(obj: unknown): Promise<FieldError[]> {
       return grantErrors(spec);
     case 'NodeAttestation':
       return attestationErrors(spec, isObj(obj.metadata) ? obj.metadata : {});
+    case 'TrustExemption':
+      return exemptionErrors(spec, isObj(obj.metadata) ? obj.metadata : {}, ctx.now ?? new Date());
     default:
       return [];
   }
@@ -74,6 +79,12 @@ export function semanticWarnings(obj: unknown, ctx: SemanticContext = {}): strin
       warnings.push(
         'spec.validity.notAfter: the grant window is already over; the grant is not active',
       );
+    }
+  }
+  if (obj.kind === 'TrustExemption') {
+    const at = Date.parse(String(spec.expiresAt));
+    if (!Number.isNaN(at) && at <= now) {
+      warnings.push('spec.expiresAt: the exemption has already expired; it does not apply');
     }
   }
   if (obj.kind === 'EndpointTrustPolicy') {
@@ -238,6 +249,33 @@ function selectorErrors(selector: unknown, path: string, errors: FieldError[]): 
       }
     }
   }
+}
+
+/**
+ * The 7-day bound, from creation (or from now when the object is not created yet). The
+ * decision ignores a longer exemption anyway: this webhook fails open.
+ */
+function exemptionErrors(spec: Obj, metadata: Obj, now: Date): FieldError[] {
+  const errors: FieldError[] = [];
+  selectorErrors(spec.podSelector, 'spec.podSelector', errors);
+  if (typeof spec.expiresAt !== 'string') return errors;
+  const expiresAt = Date.parse(spec.expiresAt);
+  if (Number.isNaN(expiresAt)) {
+    errors.push(fieldErrors.invalid('spec.expiresAt', spec.expiresAt, 'must be an RFC 3339 time'));
+    return errors;
+  }
+  const created = Date.parse(String(metadata.creationTimestamp));
+  const from = Number.isNaN(created) ? now.getTime() : created;
+  if (expiresAt - from > MAX_EXEMPTION_SECONDS * 1000) {
+    errors.push(
+      fieldErrors.invalid(
+        'spec.expiresAt',
+        spec.expiresAt,
+        `must be at most ${MAX_EXEMPTION_SECONDS / 86400} days after the exemption's creation (${new Date(from).toISOString()}); break-glass is for incidents, renew it with a new exemption`,
+      ),
+    );
+  }
+  return errors;
 }
 
 function grantErrors(spec: Obj): FieldError[] {

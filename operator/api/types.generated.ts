@@ -354,3 +354,43 @@ export interface WorkloadGrant {
   spec: WorkloadGrantSpec;
   status?: WorkloadGrantStatus;
 }
+
+/** Break-glass: lifts EndpointTrustPolicies for the pods it selects until expiresAt (at most 7 days after creation). Selects pods of its own namespace, or of every namespace when it lives in trustgate's namespace. */
+export interface TrustExemptionSpec {
+  /** Names of the EndpointTrustPolicies lifted; empty lifts every policy. */
+  policies?: Array<string>;
+  /** Pods exempted, by label; absent selects every pod. */
+  podSelector?: {
+    /** Labels that must all match. */
+    matchLabels?: Record<string, string>;
+    /** Set-based requirements that must all hold. */
+    matchExpressions?: Array<{
+      /** The label key. */
+      key: string;
+      /** How the key relates to the values. */
+      operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+      /** Values for In and NotIn; empty for Exists and DoesNotExist. */
+      values?: Array<string>;
+    }>;
+  };
+  /** Service accounts whose pods are exempted; empty means any. */
+  serviceAccountNames?: Array<string>;
+  /** Nodes on which pods are exempted (the pod's node, the binding target, the kubelet asking for a token); empty means any node. */
+  nodeNames?: Array<string>;
+  /** When the exemption ends; at most 7 days after creation. It stops applying by itself. */
+  expiresAt: string;
+  /** Why, and who approved it, for the audit trail. */
+  reason: string;
+}
+
+export interface TrustExemptionStatus {
+
+}
+
+export interface TrustExemption {
+  apiVersion: 'trustgate.dev/v1alpha1';
+  kind: 'TrustExemption';
+  metadata: V1ObjectMeta;
+  spec: TrustExemptionSpec;
+  status?: TrustExemptionStatus;
+}

@@ -1,6 +1,7 @@
 // Reading command inputs (files or "-" for stdin): every failure is a UsageError with the
 // file name and a short reason, so the CLI exits 2 with one clear line.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import yaml from 'js-yaml';
 import { UsageError } from './io.ts';
 
@@ -50,4 +51,14 @@ export async function readObject(file: string, what: string): Promise<Record<str
     throw new UsageError(`${file}: expected one ${what} object`);
   }
   return doc as Record<string, unknown>;
+}
+
+/** The files a -f argument names: itself, or the manifests in a directory. */
+export async function expand(file: string): Promise<string[]> {
+  if (file === '-') return [file];
+  const info = await stat(file).catch(() => undefined);
+  if (!info) throw new UsageError(`${file}: no such file or directory`);
+  if (!info.isDirectory()) return [file];
+  const names = (await readdir(file)).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
+  return names.map((n) => path.join(file, n));
 }

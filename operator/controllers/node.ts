@@ -44,6 +44,15 @@ export function nodeController(ctx: ControllerContext, concurrency = 64): Contro
           add: (p) => onDriftedNode(p, (k) => q.add(k)),
           update: (p) => onDriftedNode(p, (k) => q.add(k)),
         }),
+      // An exemption shortened or deleted may leave pods on drifted nodes ungoverned no more.
+      (q) => {
+        const drifted = () => {
+          for (const n of caches.nodes.list()) {
+            if (n.metadata.annotations?.[REVOCATION_ANNOTATION]) q.add(n.metadata.name);
+          }
+        };
+        return caches.exemptions.on({ update: drifted, delete: drifted });
+      },
     ],
     initialKeys: () => [...caches.nodes.list()].map((n) => n.metadata.name),
     reconcile: nodeReconciler(ctx),
@@ -100,12 +109,16 @@ export function nodeReconciler(ctx: ControllerContext) {
     // Capture whom a revocation affects before any pod is removed, so a rerun after a
     // crash still knows which service accounts' secrets and grants to handle.
     const podsByPolicy = new Map<string, ReturnType<typeof governedPods>>();
+    // Pods spared by an exemption are revoked when it ends: look again then.
+    let exemptUntil = plan.requeueAt;
     for (const policy of plan.revoke) {
       const input = inputs.find((i) => i.policy === policy);
       const rec = plan.record[policy];
       if (!input || !rec) continue;
       const pods = governedPods(caches, input.object, caches.podsOnNode(name), now);
       podsByPolicy.set(policy, pods);
+      if (pods.exemptUntil !== undefined)
+        exemptUntil = Math.min(exemptUntil ?? Infinity, pods.exemptUntil);
       const accounts = new Set(rec.serviceAccounts ?? []);
       for (const p of pods) accounts.add(saKey(p.metadata.namespace, p.spec.serviceAccountName));
       if (accounts.size) rec.serviceAccounts = [...accounts].sort();
@@ -145,7 +158,7 @@ export function nodeReconciler(ctx: ControllerContext) {
     }
     if (wroteRevoked) await writeNode(ctx, name, plan, ctx.now());
     logger.debug({ node: name, record: plan.record }, 'node reconciled');
-    return requeueAt(plan.requeueAt, now);
+    return requeueAt(exemptUntil, now);
   };
 }
 

@@ -31,19 +31,31 @@ export interface RevocationCounts {
 
 const POD_CONCURRENCY = 32;
 
-/** Pods on `pods` governed by the policy right now (exempted pods are not). */
+/**
+ * Pods on `pods` governed by the policy right now (exempted pods are not), and when the
+ * first exemption sparing one of the others ends (then they are governed again).
+ */
 export function governedPods(
   caches: Caches,
   policy: EndpointTrustPolicy,
   pods: PodLite[],
   now: number,
-): PodLite[] {
-  return pods.filter(
-    (p) =>
-      !p.metadata.deletionTimestamp &&
-      workloadGovernance(policy, p as V1Pod, caches.namespaceLabels(p.metadata.namespace), now)
-        .governed,
-  );
+): PodLite[] & { exemptUntil?: number } {
+  const governed: PodLite[] & { exemptUntil?: number } = [];
+  for (const p of pods) {
+    if (p.metadata.deletionTimestamp) continue;
+    const g = workloadGovernance(
+      policy,
+      p as V1Pod,
+      caches.namespaceLabels(p.metadata.namespace),
+      now,
+      { exemptions: caches.exemptionSource },
+    );
+    if (g.governed) governed.push(p);
+    else if (g.exemption)
+      governed.exemptUntil = Math.min(governed.exemptUntil ?? Infinity, g.validUntil);
+  }
+  return governed;
 }
 
 export class Revoker {

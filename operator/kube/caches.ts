@@ -7,9 +7,10 @@ import { GROUP, VERSION } from '../api/crds.ts';
 import type {
   EndpointTrustPolicy,
   NodeAttestation,
+  TrustExemption,
   WorkloadGrant,
 } from '../api/types.generated.ts';
-import { TrustIndex } from '../trust/index.ts';
+import { type ExemptionSource, scopedSource, TrustIndex } from '../trust/index.ts';
 import { Informer, type InformerOptions, type KubeObjectLike } from './informer.ts';
 import { JwksSecretWatches, jwksSecretRefs } from './jwks-secrets.ts';
 import type { ClusterAccess } from './kubeconfig.ts';
@@ -66,6 +67,10 @@ export class Caches {
   readonly tokenSecrets: Informer<TokenSecretLite>;
   /** Exactly the Secrets that policies name in jwksSecretRef, each in its namespace. */
   readonly jwks: JwksSecretWatches;
+  /** Break-glass TrustExemptions; indexed by "namespace". */
+  readonly exemptions: Informer<TrustExemption>;
+  /** The exemptions as the decision reads them (trustgate's namespace reaches every namespace). */
+  readonly exemptionSource: ExemptionSource;
   readonly #all: Informer<KubeObjectLike>[];
 
   constructor(opts: CachesOptions) {
@@ -139,6 +144,16 @@ export class Caches {
         pending: (ns, name, pending) => this.trust.setJwksSecretPending(ns, name, pending),
       },
     });
+    this.exemptions = new Informer<TrustExemption>({
+      ...common,
+      name: 'trustexemptions',
+      path: crd('trustexemptions'),
+      indexes: { namespace: (e) => [e.metadata.namespace ?? ''] },
+    });
+    this.exemptionSource = scopedSource(
+      (ns) => this.exemptions.byIndex('namespace', ns),
+      opts.namespace,
+    );
     this.#all = [
       this.policies,
       this.grants,
@@ -147,6 +162,7 @@ export class Caches {
       this.attestations,
       this.pods,
       this.tokenSecrets,
+      this.exemptions,
     ] as Informer<KubeObjectLike>[];
     this.#feedTrustIndex();
   }

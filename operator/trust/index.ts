@@ -10,6 +10,17 @@ export {
   tierOfClaim,
 } from './ear.ts';
 export {
+  type AppliedExemption,
+  applicableExemption,
+  type ExemptionSource,
+  type ExemptionSubject,
+  exemptionLiveUntil,
+  exemptionSource,
+  MAX_EXEMPTION_MS,
+  NO_EXEMPTIONS,
+  scopedSource,
+} from './exemptions.ts';
+export {
   ASYMMETRIC_ALGORITHMS,
   type JwksResolver,
   JwksUnavailable,
@@ -40,7 +51,7 @@ export { attestationSettings, GRANT_DEFAULTS, POLICY_DEFAULTS } from './policy-s
 export { checkPosture, checkPostureRequirements, claimAt, compareVersions } from './posture.ts';
 export { REASON, type Reason, type ReasonCode } from './reasons.ts';
 export { type LabelSelector, type Labels, selectorMatches } from './selectors.ts';
-export { type Instant, parseDuration, parseTimestamp } from './time.ts';
+export { type Instant, isoTime, parseDuration, parseTimestamp } from './time.ts';
 export { type ChangeListener, TrustIndex, type TrustIndexOptions } from './trust-index.ts';
 export {
   FORBIDDEN_HEADERS,
@@ -51,10 +62,13 @@ export {
 } from './verify-token.ts';
 export {
   DEFAULT_API_SERVER_AUDIENCE,
+  type ExemptedPolicy,
   evaluateWorkload,
   type Governance,
+  type GovernanceContext,
   governingPolicies,
   type LegacySecretLookup,
+  podGovernance,
   projectedTokens,
   referencedSecretNames,
   serviceAccountOf,

@@ -3,6 +3,12 @@
 // to the grant's audiences and lifetimes, and does it use legacy token Secrets.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { EndpointTrustPolicy, WorkloadGrant } from '../api/types.generated.ts';
+import {
+  type AppliedExemption,
+  applicableExemption,
+  type ExemptionSource,
+  NO_EXEMPTIONS,
+} from './exemptions.ts';
 import { grantMaxExpirationSeconds, workloadSettings } from './policy-settings.ts';
 import { REASON, type Reason, type ReasonCode, show } from './reasons.ts';
 import { type Labels, selectorMatches } from './selectors.ts';
@@ -24,7 +30,7 @@ const ADMISSION_PLUGIN_EXPIRATION_SECONDS = 3607;
 export interface Governance {
   governed: boolean;
   /** The exemption that lifts the policy, while it lasts. */
-  exemption?: { name: string; expiresAt: number };
+  exemption?: AppliedExemption;
   /** Epoch ms when the answer changes with time alone (an exemption ends); else Infinity. */
   validUntil: number;
 }
@@ -41,12 +47,20 @@ function podShape(pod: V1Pod, namespace?: string): PodShape {
   };
 }
 
+/** Where the pod is judged: the exemptions in force and the node it is on or bound to. */
+export interface GovernanceContext {
+  exemptions?: ExemptionSource;
+  /** Default: the pod's spec.nodeName. */
+  node?: string;
+}
+
 /** Whether the policy governs the pod now: selectors match and no live exemption applies. */
 export function workloadGovernance(
   policy: EndpointTrustPolicy,
   pod: V1Pod,
   namespaceLabels: Labels,
   nowInstant: Instant,
+  context: GovernanceContext = {},
 ): Governance {
   const now = toMillis(nowInstant);
   const { namespace, labels } = podShape(pod);
@@ -57,31 +71,51 @@ export function workloadGovernance(
   ) {
     return { governed: false, validUntil: Number.POSITIVE_INFINITY };
   }
-  for (const ex of policy.spec?.exemptions ?? []) {
-    // An exemption with an unreadable expiry never applies (fail closed).
-    const expiresAt = parseTimestamp(ex.expiresAt);
-    if (expiresAt === undefined || now >= expiresAt) continue;
-    const names = ex.namespaces ?? [];
-    if (names.length === 0 && !ex.podSelector) continue;
-    if (names.length > 0 && !names.includes(namespace)) continue;
-    if (ex.podSelector && !selectorMatches(ex.podSelector, labels)) continue;
-    return { governed: false, exemption: { name: ex.name, expiresAt }, validUntil: expiresAt };
-  }
+  const exemption = applicableExemption(
+    policy,
+    {
+      namespace,
+      labels,
+      serviceAccount: serviceAccountOf(pod),
+      node: context.node ?? (pod.spec?.nodeName || undefined),
+    },
+    context.exemptions ?? NO_EXEMPTIONS,
+    now,
+  );
+  if (exemption) return { governed: false, exemption, validUntil: exemption.expiresAt };
   return { governed: true, validUntil: Number.POSITIVE_INFINITY };
 }
 
-/** The policies that govern a pod now (selector match, not exempted). */
-export function governingPolicies(input: {
-  pod: V1Pod;
-  namespaceLabels: Labels;
-  policies: Iterable<EndpointTrustPolicy>;
-  now: Instant;
-}): EndpointTrustPolicy[] {
-  const out: EndpointTrustPolicy[] = [];
-  for (const p of input.policies) {
-    if (workloadGovernance(p, input.pod, input.namespaceLabels, input.now).governed) out.push(p);
+/** A policy that selects the pod but is lifted by an exemption. */
+export interface ExemptedPolicy {
+  policy: EndpointTrustPolicy;
+  exemption: AppliedExemption;
+}
+
+/** The policies that govern a pod now, and those an exemption lifts. */
+export function podGovernance(
+  input: {
+    pod: V1Pod;
+    namespaceLabels: Labels;
+    policies: Iterable<EndpointTrustPolicy>;
+    now: Instant;
+  } & GovernanceContext,
+): { governing: EndpointTrustPolicy[]; exempted: ExemptedPolicy[] } {
+  const governing: EndpointTrustPolicy[] = [];
+  const exempted: ExemptedPolicy[] = [];
+  for (const policy of input.policies) {
+    const g = workloadGovernance(policy, input.pod, input.namespaceLabels, input.now, input);
+    if (g.governed) governing.push(policy);
+    else if (g.exemption) exempted.push({ policy, exemption: g.exemption });
   }
-  return out;
+  return { governing, exempted };
+}
+
+/** The policies that govern a pod now (selector match, not exempted). */
+export function governingPolicies(
+  input: Parameters<typeof podGovernance>[0],
+): EndpointTrustPolicy[] {
+  return podGovernance(input).governing;
 }
 
 /** Secret names the pod refers to: volumes, projected sources, env and envFrom. */
@@ -158,6 +192,10 @@ export interface WorkloadInput {
   apiAudiences?: readonly string[];
   /** Override the pod's namespace (a pod in a CREATE request may not carry one). */
   namespace?: string;
+  /** TrustExemptions in force (the policy's own spec.exemptions always count). */
+  exemptions?: ExemptionSource;
+  /** The node the pod is judged on; default its spec.nodeName. */
+  node?: string;
 }
 
 export interface WorkloadDecision {
@@ -165,7 +203,7 @@ export interface WorkloadDecision {
   governed: boolean;
   allowed: boolean;
   reasons: Reason[];
-  exemption?: { name: string; expiresAt: number };
+  exemption?: AppliedExemption;
   /** The active grant that allows the pod, when one does. */
   grant?: string;
   /** Epoch ms when the answer changes with time alone (grant window, exemption); else Infinity. */
@@ -247,7 +285,7 @@ export function evaluateWorkload(input: WorkloadInput): WorkloadDecision {
   const scopedPod: V1Pod = input.namespace
     ? { ...pod, metadata: { ...pod.metadata, namespace: input.namespace } }
     : pod;
-  const governance = workloadGovernance(policy, scopedPod, input.namespaceLabels, now);
+  const governance = workloadGovernance(policy, scopedPod, input.namespaceLabels, now, input);
   if (!governance.governed) {
     return {
       policy: policyName,

@@ -74,6 +74,18 @@ describe('user ClusterRoles', () => {
     ]);
   });
 
+  it('break-glass: manages TrustExemptions only, aggregated into nothing', () => {
+    // An exemption lifts security policy: bound deliberately (a RoleBinding per namespace).
+    const breakGlass = role(objectsOf('defaults'), 'break-glass');
+    expect(aggregatesTo(breakGlass)).toEqual([]);
+    expect((breakGlass.rules as Rule[]).flatMap((r) => r.resources)).toEqual([
+      byKind.TrustExemption,
+    ]);
+    expect(verbsOn(breakGlass, byKind.TrustExemption as string).sort()).toEqual(
+      ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'].sort(),
+    );
+  });
+
   it('let no aggregated role write a cluster-scoped kind (policies, attestations)', () => {
     const clusterScoped = CRDS.filter((c) => c.scope === 'Cluster').map((c) => c.plural);
     const aggregated = objectsOf('defaults').filter(
@@ -102,7 +114,7 @@ describe('user ClusterRoles', () => {
       'rbac.aggregatedRoles': false,
       'rbac.verifierRole': false,
     });
-    for (const suffix of ['view', 'edit', 'verifier']) {
+    for (const suffix of ['view', 'edit', 'verifier', 'break-glass']) {
       expect(role(objects, suffix)).toBeUndefined();
     }
   });

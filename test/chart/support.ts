@@ -27,6 +27,7 @@ export const TRUSTGATE_METRICS = {
   trustgate_admission_requests_total: 'counter',
   trustgate_admission_duration_seconds: 'histogram',
   trustgate_admission_errors_total: 'counter',
+  trustgate_admission_exempted_total: 'counter',
   trustgate_nodes: 'gauge',
   trustgate_attestations_total: 'counter',
   trustgate_revocations_total: 'counter',

@@ -42,6 +42,7 @@ describe('CRD source of truth', () => {
     expect(files).toEqual([
       'crds/endpointtrustpolicies.trustgate.dev.yaml',
       'crds/nodeattestations.trustgate.dev.yaml',
+      'crds/trustexemptions.trustgate.dev.yaml',
       'crds/workloadgrants.trustgate.dev.yaml',
       'operator/api/types.generated.ts',
     ]);

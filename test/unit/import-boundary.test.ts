@@ -44,7 +44,7 @@ describe('import boundary', () => {
       return !(from === KUBECONFIG_MODULE && s.spec === CLIENT_NODE);
     });
     expect(files).toContain('operator/runtime/runtime.ts');
-    for (const other of ['keys', 'attest', 'publish', 'evaluate', 'validate', 'version'])
+    for (const other of ['keys', 'attest', 'publish', 'evaluate', 'test', 'validate', 'version'])
       expect(files).not.toContain(`operator/cli/commands/${other}.ts`);
     expect(packages.get(CLIENT_NODE)).toBeUndefined();
   });

@@ -41,9 +41,10 @@ export function admitBinding(req: AdmissionRequest, caches: AdmissionCaches, now
       : allow();
   }
   const pod = cached as unknown as V1Pod;
-  const findings: PolicyFinding[] = policiesGoverning(caches, pod, labels, now).map((policy) => {
+  const { governing, exempted } = policiesGoverning(caches, pod, labels, now, node);
+  const findings: PolicyFinding[] = governing.map((policy) => {
     const decision = caches.nodeDecision(node, policyName(policy), now);
     return { policy, reasons: decision.trusted ? [] : decision.reasons };
   });
-  return verdictFromFindings(findings);
+  return verdictFromFindings(findings, exempted);
 }

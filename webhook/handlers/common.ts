@@ -2,7 +2,13 @@
 // step from per-policy findings to one verdict (Enforce denies, Audit warns).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { EndpointTrustPolicy } from '../../operator/api/types.generated.ts';
-import { governingPolicies, type Reason, selectorMatches } from '../../operator/trust/index.ts';
+import {
+  type ExemptedPolicy,
+  isoTime,
+  podGovernance,
+  type Reason,
+  selectorMatches,
+} from '../../operator/trust/index.ts';
 import type { AdmissionCaches } from '../caches.ts';
 import { allow, deny, type Verdict } from '../codec.ts';
 
@@ -75,13 +81,22 @@ export function namespaceMayBeGoverned(caches: AdmissionCaches, labels: Record<s
     .some((p) => selectorMatches(p.spec?.workloadSelector?.namespaceSelector, labels));
 }
 
+/** The policies governing the pod on `node` (default its own), and those exemptions lift. */
 export function policiesGoverning(
   caches: AdmissionCaches,
   pod: V1Pod,
   labels: Record<string, string>,
   now: number,
-): EndpointTrustPolicy[] {
-  return governingPolicies({ pod, namespaceLabels: labels, policies: caches.policies(), now });
+  node?: string,
+): { governing: EndpointTrustPolicy[]; exempted: ExemptedPolicy[] } {
+  return podGovernance({
+    pod,
+    namespaceLabels: labels,
+    policies: caches.policies(),
+    now,
+    exemptions: caches.exemptions,
+    node,
+  });
 }
 
 /** What one policy found about the request; no reasons means it is satisfied. */
@@ -102,7 +117,33 @@ function joined(reasons: Reason[]): string {
  * One verdict from every governing policy's findings: any Enforce policy with a reason
  * denies; Audit policies only add warnings and an audit annotation.
  */
-export function verdictFromFindings(findings: PolicyFinding[]): Verdict {
+export function verdictFromFindings(
+  findings: PolicyFinding[],
+  exempted: readonly ExemptedPolicy[] = [],
+): Verdict {
+  const verdict = verdictFromPolicies(findings);
+  if (!verdict.allowed || exempted.length === 0) return verdict;
+  // Break-glass is visible: to the requester (warning), the audit log and trustgate's log.
+  const lifted = exempted.map(({ policy, exemption }) => ({
+    policy: policyName(policy),
+    exemption: exemption.name,
+    reason: exemption.reason,
+  }));
+  return {
+    ...verdict,
+    exempted: lifted,
+    warnings: [
+      ...verdict.warnings,
+      ...exempted.map(
+        ({ policy, exemption }) =>
+          `trustgate: policy ${policyName(policy)} lifted by exemption ${exemption.name} until ${isoTime(exemption.expiresAt)}: ${exemption.reason}`,
+      ),
+    ],
+    auditAnnotations: { ...verdict.auditAnnotations, exempted: JSON.stringify(lifted) },
+  };
+}
+
+function verdictFromPolicies(findings: PolicyFinding[]): Verdict {
   if (findings.length === 0) return allow();
   const enforced = findings.filter(
     (f) => f.reasons.length > 0 && policyMode(f.policy) === 'Enforce',

@@ -40,7 +40,8 @@ export function admitPod(
   const nodeName =
     typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
   const findings: PolicyFinding[] = [];
-  for (const policy of policiesGoverning(caches, pod, labels, now)) {
+  const { governing, exempted } = policiesGoverning(caches, pod, labels, now);
+  for (const policy of governing) {
     const workload = evaluateWorkload({
       pod,
       namespaceLabels: labels,
@@ -50,6 +51,7 @@ export function admitPod(
       isLegacyTokenSecret: (ns, name) => caches.isLegacyTokenSecret(ns, name),
       apiAudiences,
       namespace,
+      exemptions: caches.exemptions,
     });
     const reasons = [...workload.reasons];
     if (nodeName) {
@@ -58,5 +60,5 @@ export function admitPod(
     }
     findings.push({ policy, reasons });
   }
-  return verdictFromFindings(findings);
+  return verdictFromFindings(findings, exempted);
 }

@@ -8,7 +8,7 @@
 // requested token, so pods and TokenRequests are held to the same rules.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { EndpointTrustPolicy } from '../../operator/api/types.generated.ts';
-import { evaluateWorkload, type Reason } from '../../operator/trust/index.ts';
+import { type ExemptedPolicy, evaluateWorkload, type Reason } from '../../operator/trust/index.ts';
 import type { AdmissionCaches } from '../caches.ts';
 import type { AdmissionRequest, Verdict } from '../codec.ts';
 import {
@@ -103,17 +103,32 @@ export function admitTokenRequest(
   let podPolicies: EndpointTrustPolicy[] = [];
   let podLabels: Record<string, string> | undefined;
   const kubelet = NODE_USER.exec(req.userInfo.username)?.[1];
+  // The node a bound pod's token is for: the kubelet asking, else the pod's own.
+  let node = kubelet;
   if (token.boundPod) {
     const cached = caches.pod(namespace, token.boundPod);
     if (!cached) {
       // Unknown pod: judge the request as if it came for an unlabelled pod of the namespace.
-      podPolicies = policiesGoverning(caches, standInPod(namespace, sa, token), labels, now);
+      podPolicies = policiesGoverning(
+        caches,
+        standInPod(namespace, sa, token),
+        labels,
+        now,
+        node,
+      ).governing;
       if (podPolicies.length > 0 && kubelet) {
         return notReady(`pod ${namespace}/${token.boundPod} is not in its cache yet`);
       }
     } else {
       podLabels = cached.metadata.labels;
-      podPolicies = policiesGoverning(caches, cached as unknown as V1Pod, labels, now);
+      node ??= cached.spec.nodeName;
+      podPolicies = policiesGoverning(
+        caches,
+        cached as unknown as V1Pod,
+        labels,
+        now,
+        node,
+      ).governing;
     }
   }
   // Policies the service account holds grants for govern its tokens too.
@@ -139,6 +154,7 @@ export function admitTokenRequest(
         }
       : r;
   const findings: PolicyFinding[] = [];
+  const exempted: ExemptedPolicy[] = [];
   for (const policy of governing.values()) {
     // Governance is settled above; the workload rules only judge the token and the grant.
     const scoped = {
@@ -153,8 +169,14 @@ export function admitTokenRequest(
       now,
       apiAudiences,
       namespace,
+      exemptions: caches.exemptions,
+      node,
     });
-    if (!workload.governed) continue; // a live exemption lifts the policy
+    if (!workload.governed) {
+      // A live exemption lifts the policy.
+      if (workload.exemption) exempted.push({ policy, exemption: workload.exemption });
+      continue;
+    }
     const reasons = workload.reasons.map(restate);
     if (kubelet && podPolicies.includes(policy)) {
       const node = caches.nodeDecision(kubelet, policyName(policy), now);
@@ -162,5 +184,5 @@ export function admitTokenRequest(
     }
     findings.push({ policy, reasons });
   }
-  return verdictFromFindings(findings);
+  return verdictFromFindings(findings, exempted);
 }

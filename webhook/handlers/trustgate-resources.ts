@@ -15,7 +15,7 @@ export async function admitTrustgateResource(
 ): Promise<Verdict> {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const object = req.object;
-  const errors = await semanticErrors(object);
+  const errors = await semanticErrors(object, { now: new Date(now) });
   const warnings = semanticWarnings(object, {
     now: new Date(now),
     // Before the caches sync a missing policy proves nothing; skip that warning.

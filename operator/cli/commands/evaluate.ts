@@ -2,23 +2,36 @@
 // with exactly the code the webhook and controllers use. Exit 0 trusted, 1 untrusted,
 // 2 for usage or input errors.
 import type { EndpointTrustPolicy, NodeAttestation } from '../../api/types.generated.ts';
-import { defaultedResource } from '../../schema/resources.ts';
 import {
   decideNodeTrust,
   type JwksResolver,
   JwksUnavailable,
   type NodeDecision,
-  parseTimestamp,
   type SecretData,
   secretJwksResolver,
   VerifierKeyring,
 } from '../../trust/index.ts';
 import { type CliIO, type Command, EXIT, parseFlags, UsageError } from '../io.ts';
+import { checked, kindOf, secretData } from '../manifests.ts';
+import { decidePods, describeResult, loadInputs, parseNow } from '../offline-admission.ts';
 import { readDocuments, readObject } from '../read-input.ts';
 
-const USAGE = `Usage: trustgate evaluate --policy FILE --attestation FILE [flags]
+const USAGE = `Usage: trustgate evaluate -f PATH [-f PATH...] [--now T] [-o json]
+       trustgate evaluate --policy FILE --attestation FILE [flags]
 
-Decides whether each NodeAttestation's node is trusted under each EndpointTrustPolicy.
+With -f: what the admission webhook would decide for each pod. PATHs are files or
+directories of manifests (multi-document YAML): EndpointTrustPolicies, WorkloadGrants,
+NodeAttestations, TrustExemptions, Namespaces (their labels), Nodes (their labels: the
+policies' node pools), Secrets (JWKS), and Pods, Deployments, ReplicaSets, StatefulSets,
+DaemonSets, Jobs and CronJobs (their pod templates). A pod with spec.nodeName is judged on
+that node; others are "unscheduled" (their node is judged when they are bound).
+  -f, --filename PATH    manifests (repeatable)
+  --trustgate-namespace N  trustgate's namespace, whose exemptions reach every namespace
+                         (default trustgate-system)
+  --api-audiences A,...  the API server's default token audiences (as trustgate run)
+Exit status: 0 every pod admitted, 1 some pod denied, 2 usage or input error.
+
+With --policy: whether each NodeAttestation's node is trusted under each policy.
 
   --policy FILE          EndpointTrustPolicy documents (multi-document YAML); Secret
                          documents there serve verifiers that use jwksSecretRef
@@ -32,6 +45,9 @@ Decides whether each NodeAttestation's node is trusted under each EndpointTrustP
 Exit status: 0 every node trusted, 1 some node untrusted, 2 usage or input error.`;
 
 const OPTIONS = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  'trustgate-namespace': { type: 'string', default: 'trustgate-system' },
+  'api-audiences': { type: 'string' },
   policy: { type: 'string' },
   attestation: { type: 'string' },
   now: { type: 'string' },
@@ -51,31 +67,6 @@ function parseLabels(text: string): Record<string, string> {
   return labels;
 }
 
-function kindOf(doc: unknown): string | undefined {
-  const kind = (doc as { kind?: unknown })?.kind;
-  return typeof kind === 'string' ? kind : undefined;
-}
-
-/** Schema-checks and defaults a trustgate resource; problems are input errors (exit 2). */
-function checked<T>(file: string, doc: unknown): T {
-  const { object, errors } = defaultedResource(doc);
-  if (errors.length > 0) {
-    const name = (doc as { metadata?: { name?: unknown } })?.metadata?.name;
-    const lines = errors.map((e) => `  ${e.field ? `${e.field}: ` : ''}${e.message}`).join('\n');
-    throw new UsageError(`${file}: ${kindOf(doc)}/${String(name)} is invalid:\n${lines}`);
-  }
-  return object as T;
-}
-
-/** Base64 Secret data from a Secret manifest (data, or stringData as kubectl would encode it). */
-function secretData(doc: Record<string, unknown>): SecretData {
-  const data = { ...((doc.data as Record<string, string>) ?? {}) };
-  for (const [k, v] of Object.entries((doc.stringData as Record<string, string>) ?? {})) {
-    data[k] = Buffer.from(String(v)).toString('base64');
-  }
-  return data;
-}
-
 function describe(d: NodeDecision): string {
   if (d.trusted) {
     const a = d.attestation;
@@ -85,16 +76,36 @@ function describe(d: NodeDecision): string {
   return `node ${d.node} under policy ${d.policy}: untrusted\n${d.reasons.map((r) => `  ${r.code}: ${r.message}\n`).join('')}`;
 }
 
-async function run(args: string[], io: CliIO): Promise<number> {
-  const values = parseFlags(args, OPTIONS, USAGE) as Record<string, string | undefined>;
-  if (!values.policy || !values.attestation) {
-    throw new UsageError(`--policy and --attestation are required\n\n${USAGE}`);
+/** -f: the webhook's verdict on every pod of the manifests. */
+async function runWorkloads(
+  paths: string[],
+  values: Record<string, string | undefined>,
+  io: CliIO,
+): Promise<number> {
+  const inputs = await loadInputs(paths);
+  if (inputs.pods.length === 0)
+    throw new UsageError(`${paths.join(', ')}: no pod or workload found`);
+  const results = await decidePods(inputs, {
+    now: parseNow(values.now),
+    trustgateNamespace: values['trustgate-namespace'] as string,
+    apiAudiences: values['api-audiences']?.split(',').filter(Boolean),
+  });
+  for (const r of results) {
+    io.stdout(values.output === 'json' ? `${JSON.stringify(r)}\n` : describeResult(r));
   }
+  return results.every((r) => r.allowed) ? EXIT.ok : EXIT.failed;
+}
+
+async function run(args: string[], io: CliIO): Promise<number> {
+  const { filename, ...values } = parseFlags(args, OPTIONS, USAGE);
   const output = values.output as string;
   if (output !== 'text' && output !== 'json')
     throw new UsageError(`-o ${output}: use text or json`);
-  const now = values.now === undefined ? Date.now() : parseTimestamp(values.now);
-  if (now === undefined) throw new UsageError(`--now ${values.now} is not an RFC 3339 time`);
+  if (filename?.length) return runWorkloads(filename, values as Record<string, string>, io);
+  if (!values.policy || !values.attestation) {
+    throw new UsageError(`-f, or --policy and --attestation, are required\n\n${USAGE}`);
+  }
+  const now = parseNow(values.now);
   const labels = values['node-labels'] ? parseLabels(values['node-labels']) : undefined;
 
   const policyDocs = await readDocuments(values.policy);

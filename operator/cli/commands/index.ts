@@ -26,8 +26,14 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'evaluate',
-    summary: 'Decide whether attested nodes are trusted under policies (exit 0 trusted, 1 not)',
+    summary:
+      'Decide offline what the webhook would admit (-f manifests) or whether nodes are trusted',
     load: async () => (await import('./evaluate.ts')).command,
+  },
+  {
+    name: 'test',
+    summary: 'Run a table of expected admission outcomes for manifests (exit 1 on a mismatch)',
+    load: async () => (await import('./test.ts')).command,
   },
   {
     name: 'validate',

@@ -2,17 +2,16 @@
 // way the API server would (CRD schema with defaults, strict unknown fields, CEL rules)
 // plus the semantic checks the webhook applies. One line per problem.
 
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { semanticErrors } from '../../api/semantic.ts';
 import type { FieldError } from '../../schema/errors.ts';
 import { defaultedResource, isTrustgateKind } from '../../schema/resources.ts';
 import { type CliIO, type Command, EXIT, UsageError } from '../io.ts';
-import { readDocuments } from '../read-input.ts';
+import { expand, readDocuments } from '../read-input.ts';
 
 const USAGE = `Usage: trustgate validate -f FILE [-f FILE...]
 
-Checks every trustgate resource (NodeAttestation, EndpointTrustPolicy, WorkloadGrant) in
+Checks every trustgate resource (NodeAttestation, EndpointTrustPolicy, WorkloadGrant,
+TrustExemption) in
 the files against the CRD schemas (defaults, unknown fields, CEL rules) and the semantic
 checks of the admission webhook. Files may hold several YAML documents; a directory
 means its *.yaml, *.yml and *.json files; "-" reads standard input. Other kinds are skipped.
@@ -36,16 +35,6 @@ function parseArgs(args: string[]): string[] {
   }
   if (files.length === 0) throw new UsageError(`no input: give -f FILE\n\n${USAGE}`);
   return files;
-}
-
-/** The files a -f argument names: itself, or the manifests in a directory. */
-async function expand(file: string): Promise<string[]> {
-  if (file === '-') return [file];
-  const info = await stat(file).catch(() => undefined);
-  if (!info) throw new UsageError(`${file}: no such file or directory`);
-  if (!info.isDirectory()) return [file];
-  const names = (await readdir(file)).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
-  return names.map((n) => path.join(file, n));
 }
 
 function identify(doc: unknown): string {

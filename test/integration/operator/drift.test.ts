@@ -2,7 +2,9 @@
 // drift → taint → revocation, staleness with no new event, recovery, grant expiry,
 // service-account rotation, and watches cut by the server.
 import { beforeEach, describe, expect, it } from '@jest/globals';
+import { resourcePath } from '../../../operator/kube/rest.ts';
 import type { Runtime } from '../../../operator/runtime/runtime.ts';
+import { makeExemption } from '../../unit/webhook/world.ts';
 import {
   attest,
   authenticated,
@@ -93,6 +95,50 @@ describe('drift', () => {
     expect(recovered.metadata.annotations?.['trustgate.dev/revocation']).toBeUndefined();
     const metrics = await operator.registry.getSingleMetricAsString('trustgate_revocations_total');
     expect(metrics).toContain('action="ForceDelete"');
+  });
+
+  it('spares a pod a TrustExemption selects until it expires, then revokes it', async () => {
+    const policy = `p-${env.id}-x`;
+    const node = `${policy}-n1`;
+    await createPolicy(env, policyObject(env, policy));
+    await createNode(env, node, policy);
+    await createServiceAccount(env, 'runner-x');
+    await createServiceAccount(env, 'runner-y');
+    await createGrant(env, 'runner-x', 'runner-x', policy);
+    await createGrant(env, 'runner-y', 'runner-y', policy);
+    await attest(env, node);
+    await waitFor(
+      async () => (await getNode(env, node)).metadata.labels?.[trustLabel(policy)] === 'true',
+      'node labelled trusted',
+    );
+    await createPod(env, 'runner-x-1', node, 'runner-x');
+    await createPod(env, 'runner-y-1', node, 'runner-y');
+    const expiresAt = Date.now() + 10_000;
+    await env.client.create(
+      resourcePath({
+        group: 'trustgate.dev',
+        version: 'v1alpha1',
+        plural: 'trustexemptions',
+        namespace: env.ns,
+      }),
+      makeExemption('keep-x', env.ns, {
+        policies: [policy],
+        serviceAccountNames: ['runner-x'],
+        expiresAt: new Date(expiresAt).toISOString(),
+      }),
+    );
+    // The leader has the exemption once the webhook-free operator's cache lists it.
+    await waitFor(() => operator.caches.exemptions.get('keep-x', env.ns), 'exemption cached');
+    await attest(env, node, { diskEncryption: false });
+    await waitFor(async () => !(await podExists(env, 'runner-y-1')), 'governed pod removed');
+    expect(Date.now()).toBeLessThan(expiresAt); // else this test proves nothing
+    expect(await podExists(env, 'runner-x-1')).toBe(true);
+    // No event at expiry: the reconcile scheduled for it removes the pod.
+    await waitFor(
+      async () => !(await podExists(env, 'runner-x-1')),
+      'exempted pod removed at expiry',
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
   });
 
   it('drifts a node on time when its attestation goes stale with no new event', async () => {

@@ -2,7 +2,13 @@
 // pods, bindings and kubelet TokenRequests are admitted or denied by node trust.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeApiError } from '../../../operator/kube/rest.ts';
-import { makeGrant, makePolicy, runnerPod, signAttestation } from '../../unit/webhook/world.ts';
+import {
+  makeExemption,
+  makeGrant,
+  makePolicy,
+  runnerPod,
+  signAttestation,
+} from '../../unit/webhook/world.ts';
 import {
   applyAttestation,
   createNamespace,
@@ -265,5 +271,47 @@ describe('audit mode', () => {
     expect(res.stderr).toContain(
       `Warning: trustgate audit (policy audit-${env.id}, not enforced): node ${node('bad')}: posture diskEncryption is false`,
     );
+  });
+});
+
+describe('TrustExemption', () => {
+  const exemptions = () => `/apis/${TG.group}/${TG.version}/namespaces/${ns}/trustexemptions`;
+  let n = 0;
+  const incidentPod = () =>
+    createPod(
+      ns,
+      runnerPod(`incident-${++n}`, { nodeName: node('bad'), labels: { incident: 'inc-1' } }),
+    );
+
+  it('refuses an expiry more than 7 days away', async () => {
+    const tooLong = makeExemption('too-long', ns, {
+      expiresAt: new Date(Date.now() + 8 * 24 * 3600_000).toISOString(),
+    });
+    const err = await rejection(env.client.create(exemptions(), tooLong));
+    expect(err.statusCode).toBe(422);
+    expect(err.message).toContain('spec.expiresAt');
+  });
+
+  it('admits a denied pod until it expires, then no longer does', async () => {
+    // Denied first: the untrusted node fails the policy.
+    await judgedRejection(incidentPod, 'the denial on the untrusted node');
+    const expiresAt = Date.now() + 8_000;
+    await env.client.create(
+      exemptions(),
+      makeExemption('inc-1', ns, {
+        podSelector: { matchLabels: { incident: 'inc-1' } },
+        expiresAt: new Date(expiresAt).toISOString(),
+        reason: 'INC-1: disk encryption agent rollout',
+      }),
+    );
+    // Admitted once the informer has it; no restart, no edit, at expiry it stops applying.
+    await waitFor(() => incidentPod().then(() => true), 'the exemption to admit the pod');
+    const err = await waitFor(
+      () => rejection(incidentPod()),
+      'the exemption to stop applying at its expiry',
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toContain('posture diskEncryption is false');
   });
 });

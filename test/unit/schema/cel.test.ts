@@ -117,6 +117,28 @@ describe('trustgate CRD rules (operator/api/crds.ts)', () => {
     ]);
   });
 
+  it('a TrustExemption needs expiresAt and reason, and its expiry never moves later', () => {
+    const ex = (spec: Record<string, unknown>) => ({
+      apiVersion: 'trustgate.dev/v1alpha1',
+      kind: 'TrustExemption',
+      metadata: { name: 'inc-1', namespace: 'ci' },
+      spec,
+    });
+    const at = (expiresAt: string) => ex({ expiresAt, reason: 'INC-1' });
+    // kube adds "some validation rules were not checked" after a missing required field.
+    expect(errorsOf(ex({ reason: 'r' }))[0]?.field).toBe('spec.expiresAt');
+    expect(errorsOf(ex({ expiresAt: '2026-12-01T00:00:00Z' }))[0]?.field).toBe('spec.reason');
+    const old = at('2026-12-01T00:00:00Z');
+    const update = (next: unknown) => defaultedResource(next, { oldObject: old }).errors;
+    expect(update(at('2026-11-30T00:00:00Z'))).toEqual([]);
+    expect(update(at('2026-12-02T00:00:00Z'))).toEqual([
+      expect.objectContaining({
+        field: 'spec.expiresAt',
+        message: expect.stringContaining('expiresAt may be brought forward but never extended'),
+      }),
+    ]);
+  });
+
   it('an exemption names namespaces or a podSelector', () => {
     const ex = (e: Record<string, unknown>) =>
       policy({ exemptions: [{ name: 'e', expiresAt: '2026-12-01T00:00:00Z', reason: 'r', ...e }] });

@@ -174,7 +174,10 @@ describe('attest sign + evaluate', () => {
 
   test('input errors exit 2 with one clear message and no stack trace', async () => {
     const cases: [string[], RegExp][] = [
-      [['evaluate', '--attestation', at('good.yaml')], /--policy and --attestation are required/],
+      [
+        ['evaluate', '--attestation', at('good.yaml')],
+        /-f, or --policy and --attestation, are required/,
+      ],
       [
         ['evaluate', '--policy', at('missing.yaml'), '--attestation', at('good.yaml')],
         /missing\.yaml: cannot read: no such file/,

@@ -97,7 +97,11 @@ describe('governance', () => {
       grants: [],
       now: NOW,
     });
-    expect(d).toMatchObject({ governed: false, allowed: true, exemption: { name: 'incident-42' } });
+    expect(d).toMatchObject({
+      governed: false,
+      allowed: true,
+      exemption: { name: 'ci-runners/incident-42' },
+    });
     expect(d.validUntil).toBe(Date.parse('2026-11-25T13:00:00Z'));
     const later = evaluateWorkload({
       pod: pod(),

@@ -20,6 +20,7 @@ const caches: AdmissionCaches = {
   pod: broken,
   isLegacyTokenSecret: broken,
   nodeDecision: broken,
+  exemptions: { forNamespace: broken },
 };
 
 let hook: LocalWebhook;

@@ -8,6 +8,7 @@ import { issueServingCertificate, type KeyPairPem } from '../../../webhook/tls/c
 import { startLocalWebhook } from './local-webhook.ts';
 import {
   buildWorld,
+  makeExemption,
   makeGrant,
   makePolicy,
   makeVerifierKey,
@@ -77,6 +78,13 @@ beforeAll(async () => {
       },
     ],
     grants: [makeGrant('runner', 'ci', 'runner', 'ci-runners')],
+    exemptions: [
+      makeExemption('inc-7', 'ci', {
+        podSelector: { matchLabels: { incident: '7' } },
+        expiresAt: new Date(now + 3600_000).toISOString(),
+        reason: 'INC-7 disk encryption agent down',
+      }),
+    ],
   });
   registry = new Registry();
   const stream = { write: (line: string) => logs.push(line) };
@@ -151,6 +159,25 @@ describe('webhook server', () => {
       expect(ok.status).toBe(200);
     },
   );
+
+  it('logs and counts an admission an exemption lets through', async () => {
+    const pod = runnerPod('r9', { nodeName: 'runner-2', labels: { incident: '7' } });
+    const body = podReview(pod, 'ci');
+    const res = await post('/validate', JSON.stringify(body));
+    expect(JSON.parse(res.body).response.allowed).toBe(true);
+    const line = logs.map((l) => JSON.parse(l)).find((l) => l.uid === body.request.uid);
+    expect(line).toMatchObject({
+      verdict: 'exempted',
+      exempted: [
+        { policy: 'ci-runners', exemption: 'ci/inc-7', reason: 'INC-7 disk encryption agent down' },
+      ],
+    });
+    const text = await registry.metrics();
+    expect(text).toContain(
+      'trustgate_admission_exempted_total{policy="ci-runners",exemption="ci/inc-7"} 1',
+    );
+    expect(text).toMatch(/trustgate_admission_requests_total\{[^}]*verdict="exempted"[^}]*\} 1/);
+  });
 
   it('counts decisions by resource, operation, verdict and policy', async () => {
     const text = await registry.metrics();

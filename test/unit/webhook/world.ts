@@ -5,6 +5,7 @@ import type { CryptoKey, JWK } from 'jose';
 import type {
   EndpointTrustPolicy,
   NodeAttestation,
+  TrustExemption,
   WorkloadGrant,
 } from '../../../operator/api/types.generated.ts';
 import { EAR_PROFILE, TrustIndex } from '../../../operator/trust/index.ts';
@@ -120,6 +121,24 @@ export function makePolicy(
   };
 }
 
+export function makeExemption(
+  name: string,
+  namespace: string,
+  spec: Partial<TrustExemption['spec']> & { expiresAt: string },
+  created?: string,
+): TrustExemption {
+  return {
+    apiVersion: 'trustgate.dev/v1alpha1',
+    kind: 'TrustExemption',
+    metadata: {
+      name,
+      namespace,
+      ...(created ? { creationTimestamp: created as unknown as Date } : {}),
+    },
+    spec: { reason: `break-glass ${name}`, ...spec },
+  };
+}
+
 export function makeGrant(
   name: string,
   namespace: string,
@@ -154,6 +173,7 @@ export async function buildWorld(w: {
   namespaces?: Record<string, Record<string, string>>;
   pods?: CachedPod[];
   legacyTokenSecrets?: string[];
+  exemptions?: TrustExemption[];
   synced?: boolean;
 }): Promise<World> {
   const trust = new TrustIndex();
@@ -170,6 +190,7 @@ export async function buildWorld(w: {
     namespaces: w.namespaces ?? { ci: {}, default: {} },
     pods: w.pods,
     legacyTokenSecrets: w.legacyTokenSecrets,
+    exemptions: w.exemptions,
     trust,
   });
   return { caches, trust };
