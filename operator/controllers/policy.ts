@@ -1,5 +1,6 @@
 // EndpointTrustPolicy controller: Ready condition, observedGeneration, and counts of
-// governed, trusted and untrusted nodes (also exported as trustgate_nodes).
+// governed, trusted and untrusted nodes (also exported as trustgate_nodes); the Reporting
+// condition says whether its PolicyReports are kept (reports.ts).
 import { GROUP, VERSION } from '../api/crds.ts';
 import type { EndpointTrustPolicy } from '../api/types.generated.ts';
 import { resourcePath } from '../kube/rest.ts';
@@ -26,6 +27,10 @@ export function policyController(ctx: ControllerContext): Controller {
           add: (p) => q.add(key(p)),
           update: (p) => q.add(key(p)),
           delete: (p) => q.add(key(p)),
+        }),
+      (q) =>
+        ctx.reports.onChange(() => {
+          for (const p of caches.policies.list()) q.add(key(p));
         }),
     ],
     initialKeys: () => [...caches.policies.list()].map(key),
@@ -70,7 +75,7 @@ export function policyReconciler(ctx: ControllerContext) {
         observedGeneration: current.metadata.generation,
         conditions: setConditions(
           current.status?.conditions,
-          [ready],
+          [ready, ...[ctx.reports.condition()].filter((c) => c !== undefined)],
           current.metadata.generation,
           now,
         ),

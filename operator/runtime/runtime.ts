@@ -141,6 +141,7 @@ export async function startRuntime(
   };
 
   let source: CertificateSource;
+  let apiAudiences: string[];
   let webhook: WebhookServer;
   let health: HealthServer;
   try {
@@ -156,9 +157,10 @@ export async function startRuntime(
         });
     const first = await source.start();
     cleanups.push(() => source.stop());
+    apiAudiences = o.apiAudiences ?? (await discoverApiAudiences(caches, logger));
     webhook = await startWebhookServer({
       caches: admissionCachesFrom(caches),
-      config: { apiAudiences: o.apiAudiences ?? (await discoverApiAudiences(caches, logger)) },
+      config: { apiAudiences },
       tls: first,
       port: o.webhookPort,
       host: o.bindAddress,
@@ -244,6 +246,8 @@ export async function startRuntime(
       identity,
       builtIn: o.controllers,
       extra,
+      policyReports: o.policyReports,
+      apiAudiences,
     });
     if (signal?.aborted) await c.stop();
     else controllers = c;
