@@ -83,7 +83,7 @@ export async function startControllers(context: ControllersContext): Promise<Con
     reports: new ReportStore({
       client: caches.client,
       logger: logger.child({ part: 'reports' }),
-      registry,
+      metrics,
       enabled: context.policyReports !== false && context.builtIn !== false,
     }),
   };

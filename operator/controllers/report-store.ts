@@ -5,12 +5,11 @@
 // API that may be absent: then reporting is off, said once in the log and in the
 // `Reporting` condition, and looked for again every minute; trustgate keeps running.
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { metric } from '../kube/metrics.ts';
 import { isConflict, isNotFound, KubeApiError, type KubeClient } from '../kube/rest.ts';
 import { MANAGED_BY_LABEL, REPORT_SOURCE, reportFingerprint } from '../reports/build.ts';
 import { type PolicyReportObject, REPORT_GROUP, REPORT_VERSION } from '../reports/types.ts';
 import type { ConditionInput } from './conditions.ts';
+import type { ControllerMetrics } from './metrics.ts';
 
 export type ReportKind = 'PolicyReport' | 'ClusterPolicyReport';
 const PLURAL: Record<ReportKind, string> = {
@@ -24,32 +23,6 @@ const MAX_CONFLICT_RETRIES = 8;
 
 type State = 'starting' | 'available' | 'missing' | 'forbidden' | 'disabled';
 
-function reportsMetrics(registry: Registry) {
-  return {
-    writes: metric(
-      registry,
-      'trustgate_policy_report_writes_total',
-      () =>
-        new Counter({
-          name: 'trustgate_policy_report_writes_total',
-          help: 'PolicyReport and ClusterPolicyReport writes, by kind and operation (create/update/delete).',
-          labelNames: ['kind', 'operation'],
-          registers: [registry],
-        }),
-    ),
-    enabled: metric(
-      registry,
-      'trustgate_policy_reports_enabled',
-      () =>
-        new Gauge({
-          name: 'trustgate_policy_reports_enabled',
-          help: '1 while the leader keeps PolicyReports (the wgpolicyk8s.io CRDs are served and writable).',
-          registers: [registry],
-        }),
-    ),
-  };
-}
-
 const collection = (kind: ReportKind, namespace?: string) =>
   namespace
     ? `${BASE}/namespaces/${encodeURIComponent(namespace)}/${PLURAL[kind]}`
@@ -60,7 +33,7 @@ const keyOf = (kind: ReportKind, namespace: string | undefined, name: string) =>
 export class ReportStore {
   readonly #client: KubeClient;
   readonly #logger: Logger;
-  readonly #metrics: ReturnType<typeof reportsMetrics>;
+  readonly #metrics: ControllerMetrics;
   /** kind/namespace/name → fingerprint of what the cluster holds. */
   readonly #known = new Map<string, string>();
   readonly #listeners = new Set<() => void>();
@@ -69,12 +42,17 @@ export class ReportStore {
   #probing: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(opts: { client: KubeClient; logger: Logger; registry: Registry; enabled: boolean }) {
+  constructor(opts: {
+    client: KubeClient;
+    logger: Logger;
+    metrics: ControllerMetrics;
+    enabled: boolean;
+  }) {
     this.#client = opts.client;
     this.#logger = opts.logger;
-    this.#metrics = reportsMetrics(opts.registry);
+    this.#metrics = opts.metrics;
     this.#state = opts.enabled ? 'starting' : 'disabled';
-    this.#metrics.enabled.set(0);
+    this.#metrics.reportsEnabled.set(0);
   }
 
   /** Starts looking for the CRDs; listeners hear every change of availability. */
@@ -170,7 +148,7 @@ export class ReportStore {
           if (!isNotFound(err)) throw err;
         });
         this.#known.delete(key);
-        this.#metrics.writes.inc({ kind, operation: 'delete' });
+        this.#metrics.reportWrites.inc({ kind, operation: 'delete' });
         return true;
       }
       const fp = reportFingerprint(wanted);
@@ -191,7 +169,7 @@ export class ReportStore {
             await this.#client.create(collection(kind, namespace), next);
           }
           this.#known.set(key, fp);
-          this.#metrics.writes.inc({ kind, operation: current ? 'update' : 'create' });
+          this.#metrics.reportWrites.inc({ kind, operation: current ? 'update' : 'create' });
           return true;
         } catch (err) {
           // 409: someone wrote in between (update) or created it first (create).
@@ -217,14 +195,12 @@ export class ReportStore {
     return true;
   }
 
+  /**
+   * Lists trustgate's reports of both kinds: a 404 means the CRDs are not served. (Not
+   * discovery: kube-apiserver serves a new CRD before its discovery document lists it.)
+   */
   async #probe(): Promise<void> {
     try {
-      const group = await this.#client.get<{ resources?: { name: string }[] }>(BASE);
-      const served = new Set((group.resources ?? []).map((r) => r.name));
-      if (!served.has(PLURAL.PolicyReport) || !served.has(PLURAL.ClusterPolicyReport)) {
-        this.#set('missing');
-        return this.#schedule();
-      }
       this.#known.clear();
       for (const kind of ['PolicyReport', 'ClusterPolicyReport'] as const) await this.#seed(kind);
       this.#set('available');
@@ -272,7 +248,7 @@ export class ReportStore {
   #set(state: State, detail?: string): void {
     if (state === this.#state) return;
     this.#state = state;
-    this.#metrics.enabled.set(state === 'available' ? 1 : 0);
+    this.#metrics.reportsEnabled.set(state === 'available' ? 1 : 0);
     const condition = this.condition();
     if (state === 'available') this.#logger.info('policy reports enabled');
     else
