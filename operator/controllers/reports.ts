@@ -17,7 +17,7 @@ import {
   podResults,
   policyReport,
   policyReportName,
-  type ResultDraft,
+  ResultSet,
 } from '../reports/build.ts';
 import { type NodeDecision, REASON } from '../trust/index.ts';
 import { type ControllerContext, requeueAt } from './context.ts';
@@ -27,6 +27,7 @@ import type { ReportStore } from './report-store.ts';
 /** Changes within this window make one report look (per namespace, per node). */
 export const REPORT_BATCH_MS = 1000;
 const PENDING_RETRY_MS = 50;
+const YIELD_EVERY_PODS = 500;
 const FINISHED = new Set(['Succeeded', 'Failed']);
 
 const pending = (d: NodeDecision | undefined) =>
@@ -87,9 +88,12 @@ export function policyReportReconciler(
     await caches.trust.settled();
     const now = ctx.now();
     const labels = admission.namespaceLabels(ns);
-    const byPolicy = new Map<string, ResultDraft[]>();
+    const byPolicy = new Map<string, ResultSet>();
     let soonest = Number.POSITIVE_INFINITY;
-    for (const pod of labels ? caches.pods.byIndex('namespace', ns) : []) {
+    const pods = labels ? caches.pods.byIndex('namespace', ns) : [];
+    for (const [i, pod] of pods.entries()) {
+      // A namespace of thousands of pods must not hold up revocation on the same loop.
+      if (i > 0 && i % YIELD_EVERY_PODS === 0) await new Promise((r) => setImmediate(r));
       if (pod.metadata.deletionTimestamp || FINISHED.has(pod.status?.phase ?? '')) continue;
       const decisions = podDecisions(
         pod as unknown as V1Pod,
@@ -110,9 +114,9 @@ export function policyReportReconciler(
         serviceAccount: pod.spec.serviceAccountName,
       };
       for (const r of podResults(ref, decisions)) {
-        const list = byPolicy.get(r.policy) ?? [];
-        list.push(r);
-        byPolicy.set(r.policy, list);
+        const set = byPolicy.get(r.policy) ?? new ResultSet();
+        byPolicy.set(r.policy, set);
+        set.add(r);
       }
     }
     const policies = new Map<string, EndpointTrustPolicy>(

@@ -228,27 +228,61 @@ const identity = (r: ResultDraft | ReportResult) => {
 };
 
 const ORDER: Record<ReportResultValue, number> = { error: 0, fail: 1, warn: 2, skip: 3, pass: 4 };
+const byOrder = (a: ResultDraft, b: ResultDraft) =>
+  ORDER[a.result] - ORDER[b.result] ||
+  (a.resources[0]?.name ?? '').localeCompare(b.resources[0]?.name ?? '') ||
+  a.policy.localeCompare(b.policy) ||
+  a.rule.localeCompare(b.rule);
+
+/**
+ * The results of one report as they are found: every one counted in the summary, at most
+ * 2 × MAX_RESULTS held at a time (problems first), so a namespace of 30,000 pods never
+ * holds 120,000 results in memory.
+ */
+export class ResultSet {
+  readonly summary: ReportSummary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+  #drafts: ResultDraft[] = [];
+  #total = 0;
+
+  static of(drafts: Iterable<ResultDraft>): ResultSet {
+    const set = new ResultSet();
+    for (const d of drafts) set.add(d);
+    return set;
+  }
+
+  add(d: ResultDraft): void {
+    this.summary[d.result]++;
+    this.#total++;
+    this.#drafts.push(d);
+    if (this.#drafts.length >= 2 * MAX_RESULTS) this.#compact();
+  }
+
+  get total(): number {
+    return this.#total;
+  }
+
+  /** The results a report lists, in order: problems first, then by resource, policy, rule. */
+  kept(): ResultDraft[] {
+    this.#compact();
+    return this.#drafts;
+  }
+
+  #compact(): void {
+    this.#drafts = this.#drafts.sort(byOrder).slice(0, MAX_RESULTS);
+  }
+}
 
 function finish(
-  drafts: ResultDraft[],
+  input: ResultDraft[] | ResultSet,
   previous: PolicyReportObject | undefined,
   now: number,
 ): { results: ReportResult[]; summary: ReportSummary; omitted: number } {
-  const summary: ReportSummary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
-  for (const d of drafts) summary[d.result]++;
-  const sorted = [...drafts].sort(
-    (a, b) =>
-      ORDER[a.result] - ORDER[b.result] ||
-      (a.resources[0]?.name ?? '').localeCompare(b.resources[0]?.name ?? '') ||
-      a.policy.localeCompare(b.policy) ||
-      a.rule.localeCompare(b.rule),
-  );
-  // Problems first, so a cut keeps them and drops passes.
-  const kept = sorted.slice(0, MAX_RESULTS);
+  const set = input instanceof ResultSet ? input : ResultSet.of(input);
+  const kept = set.kept();
   const seen = new Map((previous?.results ?? []).map((r) => [identity(r), r.timestamp]));
   const stamp = { seconds: Math.floor(now / 1000), nanos: 0 };
   const results = kept.map((d) => ({ ...d, timestamp: seen.get(identity(d)) ?? stamp }));
-  return { results, summary, omitted: sorted.length - kept.length };
+  return { results, summary: { ...set.summary }, omitted: set.total - kept.length };
 }
 
 function labelValue(v: string): string | undefined {
@@ -262,7 +296,7 @@ function labelValue(v: string): string | undefined {
 export function policyReport(input: {
   namespace: string;
   policy: EndpointTrustPolicy;
-  results: ResultDraft[];
+  results: ResultDraft[] | ResultSet;
   previous?: PolicyReportObject;
   now: number;
 }): PolicyReportObject {
