@@ -18,6 +18,7 @@ import {
   policyReport,
   policyReportName,
   ResultSet,
+  ruleCount,
 } from '../reports/build.ts';
 import { type NodeDecision, REASON } from '../trust/index.ts';
 import { type ControllerContext, requeueAt } from './context.ts';
@@ -113,7 +114,18 @@ export function policyReportReconciler(
         uid: pod.metadata.uid,
         serviceAccount: pod.spec.serviceAccountName,
       };
-      for (const r of podResults(ref, decisions)) {
+      // A pod that passes everything, past a full report of problems and earlier names, is
+      // only counted.
+      const passing = decisions.filter(
+        (d) =>
+          d.workload.reasons.length === 0 &&
+          (!d.node || d.node.trusted) &&
+          byPolicy
+            .get(d.policy.metadata?.name ?? '')
+            ?.countPasses(ref.name, ruleCount(d.policy, d.node !== undefined)),
+      );
+      const rest = passing.length ? decisions.filter((d) => !passing.includes(d)) : decisions;
+      for (const r of podResults(ref, rest)) {
         const set = byPolicy.get(r.policy) ?? new ResultSet();
         byPolicy.set(r.policy, set);
         set.add(r);

@@ -184,6 +184,17 @@ export function podResults(pod: PodRef, decisions: PodPolicyDecision[]): ResultD
   return out;
 }
 
+/** How many results podResults gives the pod under the policy (its applicable rules). */
+export function ruleCount(policy: EndpointTrustPolicy, hasNode: boolean): number {
+  const settings = workloadSettings(policy);
+  return (
+    1 +
+    (settings.requireGrant ? 1 : 0) +
+    (settings.allowLegacyTokenSecrets ? 0 : 1) +
+    (hasNode ? 1 : 0)
+  );
+}
+
 /** One node-trust result per policy whose pool holds the node. */
 export function nodeResults(
   node: { name: string; uid?: string },
@@ -243,6 +254,8 @@ export class ResultSet {
   readonly summary: ReportSummary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
   #drafts: ResultDraft[] = [];
   #total = 0;
+  /** Sorted and holding MAX_RESULTS since the last compaction, nothing added after. */
+  #full = false;
 
   static of(drafts: Iterable<ResultDraft>): ResultSet {
     const set = new ResultSet();
@@ -254,11 +267,26 @@ export class ResultSet {
     this.summary[d.result]++;
     this.#total++;
     this.#drafts.push(d);
+    this.#full = false;
     if (this.#drafts.length >= 2 * MAX_RESULTS) this.#compact();
   }
 
   get total(): number {
     return this.#total;
+  }
+
+  /**
+   * Whether `count` passing results of the named resource would all be cut anyway: the
+   * set already holds a full report that sorts before them. They are then only counted,
+   * never built, which keeps a look at a large namespace from making garbage.
+   */
+  countPasses(resourceName: string, count: number): boolean {
+    const last = this.#full ? this.#drafts[MAX_RESULTS - 1] : undefined;
+    if (last?.result !== 'pass') return false;
+    if ((last.resources[0]?.name ?? '').localeCompare(resourceName) >= 0) return false;
+    this.summary.pass += count;
+    this.#total += count;
+    return true;
   }
 
   /** The results a report lists, in order: problems first, then by resource, policy, rule. */
@@ -269,6 +297,7 @@ export class ResultSet {
 
   #compact(): void {
     this.#drafts = this.#drafts.sort(byOrder).slice(0, MAX_RESULTS);
+    this.#full = this.#drafts.length === MAX_RESULTS;
   }
 }
 

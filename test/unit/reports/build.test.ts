@@ -8,7 +8,9 @@ import {
   nodeResults,
   podResults,
   policyReport,
+  ResultSet,
   reportFingerprint,
+  ruleCount,
 } from '../../../operator/reports/build.ts';
 import { admit } from '../../../webhook/admit.ts';
 import { decodeAdmissionReview, type Verdict } from '../../../webhook/codec.ts';
@@ -167,6 +169,27 @@ describe('PolicyReport results', () => {
     expect(report.summary).toEqual({ pass: 1200, fail: 400, warn: 0, error: 0, skip: 0 });
     expect(report.results.slice(0, 400).every((r) => r.result === 'fail')).toBe(true);
     expect(report.metadata.annotations).toEqual({ 'trustgate.dev/results-omitted': '600' });
+  });
+
+  it('counts passes past a full report without building them, to the same report', async () => {
+    const w = await world('Enforce', true);
+    const labels = { 'kubernetes.io/metadata.name': 'ci' };
+    const pods = Array.from({ length: 700 }, (_, i) =>
+      pod(`p${String(i).padStart(4, '0')}`, 'good'),
+    );
+    const built = new ResultSet();
+    const lazy = new ResultSet();
+    let skipped = 0;
+    for (const p of pods) {
+      const decisions = podDecisions(p, 'ci', labels, w.caches, NOW, AUDIENCES);
+      for (const r of podResults(ref(p), decisions)) built.add(r);
+      if (lazy.countPasses(p.metadata?.name ?? '', ruleCount(w.policy, true))) skipped++;
+      else for (const r of podResults(ref(p), decisions)) lazy.add(r);
+    }
+    expect(skipped).toBeGreaterThan(0);
+    const report = (results: ResultSet) =>
+      policyReport({ namespace: 'ci', policy: w.policy, results, now: NOW });
+    expect(report(lazy)).toEqual(report(built));
   });
 });
 
