@@ -28,7 +28,9 @@ beforeAll(async () => {
   env = await setup();
   // The report CRDs come with crds/; the operator looks for them once at start.
   await waitFor(
-    () => env.client.get(resourcePath({ ...WG, plural: 'clusterpolicyreports' })),
+    async () =>
+      (await env.client.get(resourcePath({ ...WG, plural: 'policyreports' }))) &&
+      env.client.get(resourcePath({ ...WG, plural: 'clusterpolicyreports' })),
     'report CRDs served',
   );
   operator = await startOperator(env);
