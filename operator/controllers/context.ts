@@ -4,6 +4,7 @@ import type { WorkloadGrant } from '../api/types.generated.ts';
 import type { Caches } from '../kube/caches.ts';
 import type { Actions } from './actions.ts';
 import type { ControllerMetrics } from './metrics.ts';
+import type { ReportStore } from './report-store.ts';
 import type { Revoker } from './revoke.ts';
 
 export type RevocationRecord = NonNullable<NonNullable<WorkloadGrant['status']>['lastRevocation']>;
@@ -59,6 +60,8 @@ export interface ControllerContext {
   /** Epoch ms; injectable for tests. */
   now: () => number;
   grantRevocations: GrantRevocations;
+  /** Where PolicyReports are written; also says whether reporting is on (the condition). */
+  reports: ReportStore;
 }
 
 /** Milliseconds until `at` for a requeue, or undefined when there is nothing to wait for. */

@@ -5,6 +5,7 @@
 
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { DEFAULT_ADMISSION_CONFIG } from '../../webhook/admit.ts';
 import type { Caches } from '../kube/caches.ts';
 import type { ClusterAccess } from '../kube/kubeconfig.ts';
 import { Actions } from './actions.ts';
@@ -15,6 +16,8 @@ import { grantController } from './grant.ts';
 import { controllerMetrics } from './metrics.ts';
 import { nodeController } from './node.ts';
 import { policyController } from './policy.ts';
+import { ReportStore } from './report-store.ts';
+import { clusterPolicyReportController, policyReportController } from './reports.ts';
 import { Revoker } from './revoke.ts';
 
 export interface ControllersContext {
@@ -35,6 +38,10 @@ export interface ControllersContext {
   builtIn?: boolean;
   /** More leader-only controllers the runtime composes (the webhook configuration's). */
   extra?: Controller[];
+  /** Keep wgpolicyk8s.io PolicyReports (default true; off by itself when the CRDs are absent). */
+  policyReports?: boolean;
+  /** The API server's default token audiences, as the webhook judges them. */
+  apiAudiences?: readonly string[];
 }
 
 export interface Controllers {
@@ -44,12 +51,18 @@ export interface Controllers {
 }
 
 /** The leader's controllers; each declares its own watches next to its reconciler. */
-export function controllers(ctx: ControllerContext, concurrency?: number): Controller[] {
+export function controllers(
+  ctx: ControllerContext,
+  concurrency?: number,
+  apiAudiences: readonly string[] = DEFAULT_ADMISSION_CONFIG.apiAudiences,
+): Controller[] {
   return [
     nodeController(ctx, concurrency),
     attestationController(ctx, concurrency),
     grantController(ctx, concurrency),
     policyController(ctx),
+    policyReportController(ctx, ctx.reports, apiAudiences),
+    clusterPolicyReportController(ctx, ctx.reports),
   ];
 }
 
@@ -67,10 +80,18 @@ export async function startControllers(context: ControllersContext): Promise<Con
     logger,
     now: context.clock ?? Date.now,
     grantRevocations: new GrantRevocations(),
+    reports: new ReportStore({
+      client: caches.client,
+      logger: logger.child({ part: 'reports' }),
+      metrics,
+      enabled: context.policyReports !== false && context.builtIn !== false,
+    }),
   };
   // Watches subscribe before the caches sync, so no change between sync and start is lost.
   const all = [
-    ...(context.builtIn === false ? [] : controllers(ctx, context.concurrency)),
+    ...(context.builtIn === false
+      ? []
+      : controllers(ctx, context.concurrency, context.apiAudiences)),
     ...(context.extra ?? []),
   ];
   const running = all.map((c) =>
@@ -81,6 +102,7 @@ export async function startControllers(context: ControllersContext): Promise<Con
     }),
   );
   const stop = async () => {
+    ctx.reports.stop();
     await Promise.all(running.map((r) => r.stop()));
   };
   if (!(await caches.waitForSync())) {
@@ -89,6 +111,7 @@ export async function startControllers(context: ControllersContext): Promise<Con
   }
   // Level-triggered start: every controller looks at everything once. Unfinished
   // revocations recorded on nodes by a previous leader are picked up here.
+  ctx.reports.start();
   for (const r of running) r.start();
   logger.info({ nodes: caches.nodes.size, policies: caches.policies.size }, 'controllers started');
 

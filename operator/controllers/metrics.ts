@@ -61,6 +61,27 @@ export function controllerMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    reportWrites: metric(
+      registry,
+      'trustgate_policy_report_writes_total',
+      () =>
+        new Counter({
+          name: 'trustgate_policy_report_writes_total',
+          help: 'PolicyReport and ClusterPolicyReport writes, by kind and operation (create/update/delete).',
+          labelNames: ['kind', 'operation'],
+          registers: [registry],
+        }),
+    ),
+    reportsEnabled: metric(
+      registry,
+      'trustgate_policy_reports_enabled',
+      () =>
+        new Gauge({
+          name: 'trustgate_policy_reports_enabled',
+          help: '1 while the leader keeps PolicyReports (the wgpolicyk8s.io CRDs are served and writable).',
+          registers: [registry],
+        }),
+    ),
   };
 }
 

@@ -1,6 +1,7 @@
 // EndpointTrustPolicy controller: Ready condition (False while the settings or any verifier
 // key is unusable), observedGeneration, and counts of governed, trusted and untrusted
-// nodes (also exported as trustgate_nodes).
+// nodes (also exported as trustgate_nodes); the Reporting condition says whether its
+// PolicyReports are kept (reports.ts).
 import { GROUP, VERSION } from '../api/crds.ts';
 import type { EndpointTrustPolicy } from '../api/types.generated.ts';
 import { resourcePath } from '../kube/rest.ts';
@@ -33,6 +34,11 @@ export function policyController(ctx: ControllerContext): Controller {
       (q) =>
         caches.jwks.onChange(() => {
           for (const p of caches.policies.list()) q.addAfter(key(p), POLICY_BATCH_MS);
+        }),
+      // Reports turned on or off: the Reporting condition follows.
+      (q) =>
+        ctx.reports.onChange(() => {
+          for (const p of caches.policies.list()) q.add(key(p));
         }),
     ],
     initialKeys: () => [...caches.policies.list()].map(key),
@@ -73,7 +79,7 @@ export function policyReconciler(ctx: ControllerContext) {
         observedGeneration: current.metadata.generation,
         conditions: setConditions(
           current.status?.conditions,
-          [ready],
+          [ready, ...[ctx.reports.condition()].filter((c) => c !== undefined)],
           current.metadata.generation,
           now,
         ),

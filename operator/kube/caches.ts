@@ -61,7 +61,7 @@ export class Caches {
   readonly namespaces: Informer<NamespaceLite>;
   readonly nodes: Informer<NodeLite>;
   readonly attestations: Informer<NodeAttestation>;
-  /** Trimmed; indexed by "node" and "sa" (namespace/serviceAccount). */
+  /** Trimmed; indexed by "node", "sa" (namespace/serviceAccount) and "namespace". */
   readonly pods: Informer<PodLite>;
   /** Legacy service-account token Secrets, without data; indexed by "sa". */
   readonly tokenSecrets: Informer<TokenSecretLite>;
@@ -123,6 +123,7 @@ export class Caches {
       indexes: {
         node: (p) => (p.spec.nodeName ? [p.spec.nodeName] : []),
         sa: (p) => [saKey(p.metadata.namespace, p.spec.serviceAccountName)],
+        namespace: (p) => [p.metadata.namespace],
       },
     });
     this.tokenSecrets = new Informer<TokenSecretLite>({

@@ -40,6 +40,8 @@ export interface RunOptions {
   logLevel: string;
   /** The API server's default token audiences; discovered from its issuer when not given. */
   apiAudiences?: string[];
+  /** The leader keeps wgpolicyk8s.io PolicyReports (when their CRDs are installed). */
+  policyReports: boolean;
 }
 
 export const RUN_USAGE = `Usage: trustgate run [flags]
@@ -65,6 +67,8 @@ Runs trustgate: the admission webhook on every replica, the controllers on the e
   --tls-secret NAME                 Secret for self-managed TLS (default <service-name>-webhook-tls)
   --cert-lifetime DURATION          self-managed serving certificate lifetime (default 2160h)
   --controllers B                   run the controllers on the leader (default true; false: webhook only)
+  --policy-reports B                keep wgpolicyk8s.io PolicyReports and ClusterPolicyReports
+                                    (default true; off by itself while their CRDs are absent)
   --leader-elect B                  elect a leader to run the controllers (default true)
   --lease-name NAME                 Lease (default <service-name>-leader)
   --leader-elect-lease-duration D   (alias --lease-duration; default 15s)
@@ -94,6 +98,7 @@ const OPTIONS = {
   'cert-lifetime': { type: 'string' },
   'leader-elect': { type: 'string' },
   controllers: { type: 'string' },
+  'policy-reports': { type: 'string' },
   'lease-name': { type: 'string' },
   'leader-elect-lease-duration': { type: 'string' },
   'leader-elect-renew-deadline': { type: 'string' },
@@ -129,7 +134,12 @@ function duration(flag: string, value: string | undefined, fallback: string): nu
 
 /** `--flag` with no value means true for the boolean flags (`--leader-elect`). */
 function normalise(args: string[]): string[] {
-  const booleans = new Set(['--leader-elect', '--manage-webhook-configuration', '--controllers']);
+  const booleans = new Set([
+    '--leader-elect',
+    '--manage-webhook-configuration',
+    '--controllers',
+    '--policy-reports',
+  ]);
   return args.flatMap((a, i) => {
     if (!booleans.has(a)) return [a];
     const next = args[i + 1];
@@ -197,6 +207,7 @@ export function parseRunFlags(args: string[], env: NodeJS.ProcessEnv = process.e
       certLifetime === undefined ? undefined : duration('cert-lifetime', certLifetime, '2160h'),
     leaderElect: bool('leader-elect', s('leader-elect'), true),
     controllers: bool('controllers', s('controllers'), true),
+    policyReports: bool('policy-reports', s('policy-reports'), true),
     leaseName: s('lease-name') ?? `${serviceName}-leader`,
     leaseDurationMs: duration(
       'lease-duration',

@@ -149,6 +149,7 @@ export async function startRuntime(
   };
 
   let source: CertificateSource;
+  let apiAudiences: string[];
   let webhook: WebhookServer;
   let health: HealthServer;
   try {
@@ -164,9 +165,10 @@ export async function startRuntime(
         });
     const first = await source.start();
     cleanups.push(() => source.stop());
+    apiAudiences = o.apiAudiences ?? (await discoverApiAudiences(caches, logger));
     webhook = await startWebhookServer({
       caches: admissionCachesFrom(caches),
-      config: { apiAudiences: o.apiAudiences ?? (await discoverApiAudiences(caches, logger)) },
+      config: { apiAudiences },
       tls: first,
       port: o.webhookPort,
       host: o.bindAddress,
@@ -252,6 +254,8 @@ export async function startRuntime(
       identity,
       builtIn: o.controllers,
       extra,
+      policyReports: o.policyReports,
+      apiAudiences,
     });
     if (signal?.aborted) await c.stop();
     else controllers = c;

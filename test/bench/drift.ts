@@ -11,8 +11,11 @@
 //           last governed pod (the last revocation action), seen on a watch.
 //   memory: the cluster grown to rss-nodes / rss-pods, RSS of `samples` fresh processes
 //           once their caches are synced and the initial reconcile pass has settled.
+//   reports: PolicyReport/ClusterPolicyReport writes (trustgate_policy_report_writes_total)
+//           for the first pass, over `idle-seconds` with nothing changing, and per drift round.
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { REPORT_BATCH_MS } from '../../operator/controllers/reports.ts';
 import type { KubeClient } from '../../operator/kube/rest.ts';
 import { resourcePath } from '../../operator/kube/rest.ts';
 import { EAR_PROFILE } from '../../operator/trust/index.ts';
@@ -36,6 +39,7 @@ export async function run(args: string[]): Promise<void> {
       'rss-nodes': { type: 'string', default: '5000' },
       'rss-pods': { type: 'string', default: '50000' },
       samples: { type: 'string', default: '3' },
+      'idle-seconds': { type: 'string', default: '60' },
     },
   });
   const nodes = Number(values.nodes);
@@ -45,6 +49,7 @@ export async function run(args: string[]): Promise<void> {
   const rssNodes = Number(values['rss-nodes']);
   const rssPods = Number(values['rss-pods']);
   const sampleCount = Number(values.samples);
+  const idleSeconds = Number(values['idle-seconds']);
 
   const cluster = await startBenchCluster();
   const { sandbox, client } = cluster;
@@ -168,6 +173,14 @@ export async function run(args: string[]): Promise<void> {
       `operator synced and reconciled ${nodes} nodes in ${Math.round(performance.now() - t)} ms`,
     );
 
+    // ---- report writes: the first pass, then a window in which nothing changes ----
+    const initialWrites = await reportWritesSettled(operator);
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const idleWrites = (await reportWritesSettled(operator)) - initialWrites;
+    console.log(
+      `policy report writes: ${initialWrites} for the first pass (${nodes} nodes, ${podCount} pods), ${idleWrites} in ${idleSeconds} s with nothing changing`,
+    );
+
     // ---- drift rounds ----
     const latencies: number[] = [];
     for (let round = 0; round < rounds; round++) {
@@ -216,6 +229,10 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     await settled(operator); // the last revocations' status writes are done
+    const driftWrites = (await reportWritesSettled(operator)) - initialWrites - idleWrites;
+    console.log(
+      `policy report writes: ${driftWrites} for ${rounds} rounds of ${drifting} drifting nodes (${round1(driftWrites / rounds)} per round)`,
+    );
     const histogram = await operator.metrics();
     const counted = total(histogram, `${DRIFT_HISTOGRAM}_count`);
     const le = (q: number) => bucketQuantile(histogram, DRIFT_HISTOGRAM, q);
@@ -256,10 +273,27 @@ export async function run(args: string[]): Promise<void> {
         peak_rss_mib: round1(median(peaks)),
         idle_rss_mib_range: [round1(idle[0] ?? 0), round1(idle.at(-1) ?? 0)],
         histogram_p99_le_s: le(0.99) ?? null,
+        report_writes_initial: initialWrites,
+        report_writes_idle_per_min: round1((idleWrites * 60) / idleSeconds),
+        report_writes_per_drift_round: round1(driftWrites / rounds),
       }),
     );
   } finally {
     await cluster.stop();
+  }
+}
+
+const REPORT_WRITES = 'trustgate_policy_report_writes_total';
+
+/** Report writes once they stop moving: batches are delayed, so look past one batch. */
+async function reportWritesSettled(p: Parameters<typeof settled>[0]): Promise<number> {
+  let last = -1;
+  for (;;) {
+    await settled(p);
+    const now = total(await p.metrics(), REPORT_WRITES);
+    if (now === last) return now;
+    last = now;
+    await new Promise((r) => setTimeout(r, 2 * REPORT_BATCH_MS));
   }
 }
 

@@ -10,8 +10,14 @@ import { chartCrdDrift, crdTemplate } from '../../hack/sync-chart-crds.ts';
 import { CRDS, GROUP } from '../../operator/api/crds.ts';
 import { CHART_DIR, helm, type KubeObject, ROOT, renderChart } from './support.ts';
 
-const crdsOf = (objects: KubeObject[]) =>
+const allCrdsOf = (objects: KubeObject[]) =>
   objects.filter((o) => o.kind === 'CustomResourceDefinition');
+/** trustgate's own CRDs; the community report CRDs have their own switch. */
+const crdsOf = (objects: KubeObject[]) =>
+  allCrdsOf(objects).filter((o) => o.metadata.name.endsWith(`.${GROUP}`));
+const REPORT_CRDS = ['clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io'];
+const reportCrdsOf = (objects: KubeObject[]) =>
+  allCrdsOf(objects).filter((o) => REPORT_CRDS.includes(o.metadata.name));
 
 async function generated(name: string): Promise<KubeObject> {
   const text = await readFile(path.join(ROOT, 'crds', `${name}.yaml`), 'utf8');
@@ -53,6 +59,30 @@ describe('chart CRDs', () => {
     const unkept = crdsOf((await renderChart({ 'crds.keep': false })).objects);
     expect(unkept).toHaveLength(CRDS.length);
     for (const crd of unkept) expect(crd.metadata.annotations).toBeUndefined();
+  });
+
+  it('install the PolicyReport CRDs (as in crds/) when absent, always kept, behind policyReports', async () => {
+    // helm template cannot look the cluster up, so it renders them as for an empty cluster.
+    const rendered = reportCrdsOf((await renderChart()).objects);
+    expect(rendered.map((o) => o.metadata.name).sort()).toEqual(REPORT_CRDS);
+    for (const crd of rendered) {
+      const { metadata, ...rest } = crd;
+      const { metadata: _m, ...source } = await generated(crd.metadata.name);
+      expect(rest).toEqual(source);
+      expect(metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    }
+    expect(reportCrdsOf((await renderChart({ 'crds.keep': false })).objects)).toHaveLength(2);
+    expect(
+      reportCrdsOf((await renderChart({ 'policyReports.installCRDs': false })).objects),
+    ).toEqual([]);
+    const off = await renderChart({ 'policyReports.enabled': false });
+    expect(reportCrdsOf(off.objects)).toEqual([]);
+    const roles = (objects: KubeObject[]) =>
+      JSON.stringify(objects.filter((o) => o.kind === 'ClusterRole'));
+    expect(roles((await renderChart()).objects)).toContain(
+      '"policyreports","clusterpolicyreports"',
+    );
+    expect(roles(off.objects)).not.toContain('wgpolicyk8s.io');
   });
 
   it('keep text of the schema that looks like a template action as it is', async () => {

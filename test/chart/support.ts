@@ -36,6 +36,8 @@ export const TRUSTGATE_METRICS = {
   trustgate_workqueue_depth: 'gauge',
   trustgate_workqueue_retries_total: 'counter',
   trustgate_leader: 'gauge',
+  trustgate_policy_report_writes_total: 'counter',
+  trustgate_policy_reports_enabled: 'gauge',
 } as const;
 
 /** Metric names a PromQL expression reads, with histogram series suffixes removed. */

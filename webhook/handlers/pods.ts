@@ -2,8 +2,18 @@
 // be satisfied (grant, token limits, no legacy token Secrets) and, when the pod names its
 // node, the node must be trusted under that policy. Tokens without an audience are judged
 // as the API server's (apiAudiences), which is not kube's default on every cluster.
+// podDecisions is the same judgement for a pod already in the cache: the leader's
+// PolicyReports (operator/controllers/reports.ts) call it, so a report says what the
+// webhook says.
 import type { V1Pod } from '@kubernetes/client-node';
-import { evaluateWorkload, serviceAccountOf } from '../../operator/trust/index.ts';
+import type { EndpointTrustPolicy } from '../../operator/api/types.generated.ts';
+import {
+  type ExemptedPolicy,
+  evaluateWorkload,
+  type NodeDecision,
+  serviceAccountOf,
+  type WorkloadDecision,
+} from '../../operator/trust/index.ts';
 import type { AdmissionCaches } from '../caches.ts';
 import type { AdmissionRequest, Verdict } from '../codec.ts';
 import {
@@ -12,12 +22,62 @@ import {
   malformed,
   namespaceLabels,
   notReady,
-  type PolicyFinding,
   policiesGoverning,
   policyName,
   requestNamespace,
   verdictFromFindings,
 } from './common.ts';
+
+/** What one governing policy decided about a pod: the workload half, and its node's trust. */
+export interface PodDecision {
+  policy: EndpointTrustPolicy;
+  workload: WorkloadDecision;
+  /** Present when the pod names its node. */
+  node?: NodeDecision;
+}
+
+/** The decision of every policy that governs the pod now (none: not governed). */
+export function podDecisions(
+  pod: V1Pod,
+  namespace: string,
+  labels: Record<string, string>,
+  caches: AdmissionCaches,
+  now: number,
+  apiAudiences: readonly string[],
+): PodDecision[] {
+  return podJudgement(pod, namespace, labels, caches, now, apiAudiences).decisions;
+}
+
+/** podDecisions, plus the policies a break-glass exemption lifts for this pod. */
+function podJudgement(
+  pod: V1Pod,
+  namespace: string,
+  labels: Record<string, string>,
+  caches: AdmissionCaches,
+  now: number,
+  apiAudiences: readonly string[],
+): { decisions: PodDecision[]; exempted: ExemptedPolicy[] } {
+  const sa = serviceAccountOf(pod);
+  const named = pod.spec?.nodeName as unknown;
+  const nodeName = typeof named === 'string' && named !== '' ? named : undefined;
+  const { governing, exempted } = policiesGoverning(caches, pod, labels, now);
+  const decisions = governing.map((policy) => ({
+    policy,
+    workload: evaluateWorkload({
+      pod,
+      namespaceLabels: labels,
+      policy,
+      grants: caches.grants(namespace, sa),
+      now,
+      isLegacyTokenSecret: (ns, name) => caches.isLegacyTokenSecret(ns, name),
+      apiAudiences,
+      namespace,
+      exemptions: caches.exemptions,
+    }),
+    node: nodeName ? caches.nodeDecision(nodeName, policyName(policy), now) : undefined,
+  }));
+  return { decisions, exempted };
+}
 
 export function admitPod(
   req: AdmissionRequest,
@@ -36,29 +96,10 @@ export function admitPod(
   if (isVerdict(labels)) return labels;
   const spec = isObj(object.spec) ? object.spec : {};
   const pod = { ...object, metadata: { ...metadata, namespace }, spec } as unknown as V1Pod;
-  const sa = serviceAccountOf(pod);
-  const nodeName =
-    typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
-  const findings: PolicyFinding[] = [];
-  const { governing, exempted } = policiesGoverning(caches, pod, labels, now);
-  for (const policy of governing) {
-    const workload = evaluateWorkload({
-      pod,
-      namespaceLabels: labels,
-      policy,
-      grants: caches.grants(namespace, sa),
-      now,
-      isLegacyTokenSecret: (ns, name) => caches.isLegacyTokenSecret(ns, name),
-      apiAudiences,
-      namespace,
-      exemptions: caches.exemptions,
-    });
-    const reasons = [...workload.reasons];
-    if (nodeName) {
-      const node = caches.nodeDecision(nodeName, policyName(policy), now);
-      if (!node.trusted) reasons.push(...node.reasons);
-    }
-    findings.push({ policy, reasons });
-  }
+  const { decisions, exempted } = podJudgement(pod, namespace, labels, caches, now, apiAudiences);
+  const findings = decisions.map((d) => ({
+    policy: d.policy,
+    reasons: [...d.workload.reasons, ...(d.node && !d.node.trusted ? d.node.reasons : [])],
+  }));
   return verdictFromFindings(findings, exempted);
 }

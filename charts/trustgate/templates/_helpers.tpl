@@ -119,6 +119,34 @@ annotations:
 {{- end }}
 
 {{/*
+Whether to render a community PolicyReport CRD (dict "ctx" $ "name" crdName): reports are
+on, installCRDs is set, and the CRD is absent or was installed by this release. Another
+owner's copy (Kyverno's, a GitOps app's) is left alone. `helm template` and client-side
+dry runs cannot look, and render it.
+*/}}
+{{- define "trustgate.installReportCrd" -}}
+{{- $v := .ctx.Values.policyReports -}}
+{{- if and $v.enabled $v.installCRDs -}}
+{{- $existing := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name -}}
+{{- $annotations := dig "metadata" "annotations" (dict) $existing -}}
+{{- if not $existing -}}true
+{{- else if and (eq (get $annotations "meta.helm.sh/release-name") .ctx.Release.Name) (eq (get $annotations "meta.helm.sh/release-namespace") .ctx.Release.Namespace) -}}true
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Metadata of the PolicyReport CRDs: the release's labels and always `keep`, because other
+tools' reports live in them and deleting a CRD deletes every report.
+*/}}
+{{- define "trustgate.reportCrdMetadata" -}}
+labels:
+  {{- include "trustgate.labels" . | nindent 2 }}
+annotations:
+  helm.sh/resource-policy: keep
+{{- end }}
+
+{{/*
 Labels of the helm test Pod: the release's, without app.kubernetes.io/name, so that the
 Service, the PodDisruptionBudget and the anti-affinity never select it.
 */}}
