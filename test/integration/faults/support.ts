@@ -206,8 +206,22 @@ const podName = (r: RecordedRequest, ns: string) => {
   const removal = m && (m[2] ? r.method === 'POST' : r.method === 'DELETE');
   return removal ? m[1] : undefined;
 };
-const addsTaint = (r: RecordedRequest) =>
-  r.method === 'PATCH' && ok(r) && /"trustgate\.dev\/untrusted"/.test(r.requestBody() ?? '');
+/**
+ * A node patch that sets the NoSchedule taint of drift. (The PreferNoSchedule taint an
+ * untrusted node carries before drift actions is a separate write, not counted here.)
+ */
+const addsTaint = (r: RecordedRequest) => {
+  if (r.method !== 'PATCH' || !ok(r)) return false;
+  let body: { spec?: { taints?: { key?: string; effect?: string }[] } };
+  try {
+    body = JSON.parse(r.requestBody() ?? '');
+  } catch {
+    return false;
+  }
+  return (body.spec?.taints ?? []).some(
+    (t) => t.key === 'trustgate.dev/untrusted' && t.effect === 'NoSchedule',
+  );
+};
 
 /**
  * The invariants every fault test ends with, checked against the cluster and the proxy's

@@ -19,6 +19,7 @@ import { earClaims, ISSUER, makeKey, sign, type TestKey } from '../../unit/trust
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const NAMESPACE = 'trustgate-system';
 const TG = { group: 'trustgate.dev', version: 'v1alpha1' };
+const WG = { group: 'wgpolicyk8s.io', version: 'v1alpha2' };
 
 export interface Env {
   cluster: TestCluster;
@@ -35,14 +36,20 @@ export async function setup(): Promise<Env> {
   const client = new KubeClient(cluster.kubeConfig);
   const applied = await cluster.kubectl(['apply', '-f', path.join(root, 'crds')]);
   if (applied.code !== 0) throw new Error(`applying CRDs failed: ${applied.stderr}`);
-  await waitFor(async () => {
-    try {
-      await client.get(resourcePath({ ...TG, plural: 'endpointtrustpolicies' }));
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'CRDs served');
+  // Every CRD applied, the report kinds too: a component listing one too early sees 404.
+  const served = ['endpointtrustpolicies', 'trustexemptions']
+    .map((plural) => resourcePath({ ...TG, plural }))
+    .concat(
+      ['policyreports', 'clusterpolicyreports'].map((plural) => resourcePath({ ...WG, plural })),
+    );
+  await waitFor(
+    () =>
+      Promise.all(served.map((p) => client.get(p))).then(
+        () => true,
+        () => false,
+      ),
+    'CRDs served',
+  );
   const id = randomBytes(3).toString('hex');
   const ns = `tg-op-${id}`;
   await ensure(client, resourcePath({ version: 'v1', plural: 'namespaces' }), {

@@ -25,14 +25,7 @@ let env: Env;
 let operator: Runtime;
 
 beforeAll(async () => {
-  env = await setup();
-  // The report CRDs come with crds/; the operator looks for them once at start.
-  await waitFor(
-    async () =>
-      (await env.client.get(resourcePath({ ...WG, plural: 'policyreports' }))) &&
-      env.client.get(resourcePath({ ...WG, plural: 'clusterpolicyreports' })),
-    'report CRDs served',
-  );
+  env = await setup(); // waits for the report CRDs to be served too
   operator = await startOperator(env);
 }, 60_000);
 

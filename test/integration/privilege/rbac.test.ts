@@ -123,6 +123,28 @@ async function runScenario(): Promise<void> {
     // The webhook may not have seen the node's attestation or the grant yet.
     await waitFor(() => createPod(p.env, p.pod, p.node, p.sa).then(() => true), `pod ${p.pod}`);
   }
+  // Reports: each node's ClusterPolicyReport is created now and rewritten on drift; the
+  // namespace's PolicyReport goes once drift has removed every governed pod in it.
+  const nodeReport = (node: string) =>
+    env.client
+      .get<{ summary?: { fail?: number } }>(
+        `/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports/trustgate-node-${node}`,
+      )
+      .catch(() => undefined);
+  for (const p of pools) await waitFor(() => nodeReport(p.node), `report on ${p.node}`);
+  // A second pod changes the namespace's report (its pass count): an update.
+  const nsReport = () =>
+    env.client
+      .get<{ summary?: { pass?: number } }>(
+        `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${env.ns}/policyreports/trustgate-${forced}`,
+      )
+      .catch(() => undefined);
+  const passing = (await waitFor(() => nsReport(), 'the namespace report')).summary?.pass ?? 0;
+  await createPod(env, 'rot-2', `${forced}-n1`, 'rot');
+  await waitFor(
+    async () => ((await nsReport())?.summary?.pass ?? 0) > passing,
+    'the namespace report updated',
+  );
   for (const p of pools) {
     await drift(env, [p.node]);
     // Recorded as finished: an evicted pod may stay terminating where no kubelet runs.
@@ -135,6 +157,30 @@ async function runScenario(): Promise<void> {
       45_000,
     );
   }
+  for (const p of pools) {
+    await waitFor(
+      async () => ((await nodeReport(p.node))?.summary?.fail ?? 0) > 0,
+      `${p.node} reported untrusted`,
+    );
+  }
+  await waitFor(
+    () =>
+      env.client
+        .get(`/apis/wgpolicyk8s.io/v1alpha2/namespaces/${env.ns}/policyreports/trustgate-${forced}`)
+        .then(
+          () => false,
+          () => true,
+        ),
+    'the emptied namespace report deleted',
+  );
+  // A node leaving the pool is governed by nothing: its report is deleted.
+  await env.client.patch(`/api/v1/nodes/${evicting}-n1`, {
+    metadata: { labels: { 'trustgate-test-pool': null } },
+  });
+  await waitFor(
+    async () => !(await nodeReport(`${evicting}-n1`)),
+    'the ungoverned node report deleted',
+  );
   await waitFor(async () => {
     const cur = await env.client.get<{ metadata: { uid: string } }>(
       `/api/v1/namespaces/${env.ns}/serviceaccounts/rot`,
