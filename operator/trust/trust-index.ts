@@ -64,8 +64,17 @@ const sameLabels = (a: Labels, b: Labels) =>
 export class TrustIndex {
   readonly #defaultSecretNamespace: string;
   readonly #nodes = new Map<string, Labels>();
+  /** Each policy's pool, as last computed; dropped when any node's labels or the policy change. */
+  readonly #pools = new Map<string, string[]>();
+  /** The reverse: each node's policies; dropped when its labels or any policy change. */
+  readonly #nodePolicies = new Map<string, string[]>();
   readonly #policies = new Map<string, PolicyEntry>();
   readonly #attestations = new Map<string, AttestationEntry>();
+  /**
+   * Which nodes carry each token (normally one). Finding them by scanning every
+   * attestation cost O(nodes) per verification and per refresh: quadratic under churn.
+   */
+  readonly #nodesByToken = new Map<string, Set<string>>();
   readonly #secrets = new Map<string, SecretData>();
   /** JWKS Secrets whose first read is still under way: their policies decide nothing yet. */
   readonly #pendingSecrets = new Set<string>();
@@ -86,6 +95,8 @@ export class TrustIndex {
   upsertNode(name: string, labels: Labels): void {
     if (this.#nodes.has(name) && sameLabels(this.#nodes.get(name), labels)) return;
     this.#nodes.set(name, { ...(labels ?? {}) });
+    this.#pools.clear();
+    this.#nodePolicies.delete(name);
     this.#invalidateNode(name);
     // A node listed after its attestation and policies has no check started yet (policies
     // only start them for known nodes); start it now so settled() covers it.
@@ -98,6 +109,8 @@ export class TrustIndex {
 
   deleteNode(name: string): void {
     if (!this.#nodes.delete(name)) return;
+    this.#pools.clear();
+    this.#nodePolicies.delete(name);
     this.#invalidateNode(name);
   }
 
@@ -131,7 +144,7 @@ export class TrustIndex {
     const old = this.#attestations.get(node);
     if (old && old.token === token && sameNonces(old.nonces, nonces)) return;
     const lastVerified = old?.token === token ? old.lastVerified : this.#lastVerifiedBefore(old);
-    this.#attestations.set(node, { token, nonces, lastVerified });
+    this.#setAttestation(node, { token, nonces, lastVerified });
     if (old && old.token !== token) this.#forgetToken(old.token);
     this.#invalidateNode(node);
     for (const entry of this.#policies.values()) this.#verify(entry.keyring, token);
@@ -140,7 +153,7 @@ export class TrustIndex {
   deleteAttestation(node: string): void {
     const old = this.#attestations.get(node);
     if (!old) return;
-    this.#attestations.delete(node);
+    this.#setAttestation(node, undefined);
     this.#forgetToken(old.token);
     this.#invalidateNode(node);
   }
@@ -196,18 +209,36 @@ export class TrustIndex {
     return [...this.#policies.values()].map((e) => e.policy);
   }
 
-  /** Known nodes in the policy's pool. */
+  /**
+   * Known nodes in the policy's pool. Cached: the policy controller asks for every policy
+   * each time any node's trust changes, and matching thousands of nodes' labels each time
+   * was most of its cost.
+   */
   nodesInPool(policyName: string): string[] {
     const policy = this.#policies.get(policyName)?.policy;
     if (!policy) return [];
-    return [...this.#nodes].filter(([, labels]) => nodeInPool({ labels }, policy)).map(([n]) => n);
+    let pool = this.#pools.get(policyName);
+    if (!pool) {
+      pool = [...this.#nodes]
+        .filter(([, labels]) => nodeInPool({ labels }, policy))
+        .map(([n]) => n);
+      this.#pools.set(policyName, pool);
+    }
+    return [...pool];
   }
 
-  /** Policies whose pool includes the node. */
+  /** Policies whose pool includes the node (cached as nodesInPool is). */
   policiesForNode(node: string): string[] {
     if (!this.#nodes.has(node)) return [];
-    const labels = this.#nodes.get(node);
-    return [...this.#policies].filter(([, e]) => nodeInPool({ labels }, e.policy)).map(([n]) => n);
+    let policies = this.#nodePolicies.get(node);
+    if (!policies) {
+      const labels = this.#nodes.get(node);
+      policies = [...this.#policies]
+        .filter(([, e]) => nodeInPool({ labels }, e.policy))
+        .map(([n]) => n);
+      this.#nodePolicies.set(node, policies);
+    }
+    return [...policies];
   }
 
   /**
@@ -452,9 +483,28 @@ export class TrustIndex {
     map.set(token, entry);
   }
 
+  /** Sets or removes a node's attestation, keeping the token → nodes index in step. */
+  #setAttestation(node: string, entry: AttestationEntry | undefined): void {
+    const old = this.#attestations.get(node);
+    if (old) {
+      const nodes = this.#nodesByToken.get(old.token);
+      nodes?.delete(node);
+      if (nodes?.size === 0) this.#nodesByToken.delete(old.token);
+    }
+    if (!entry) {
+      this.#attestations.delete(node);
+      return;
+    }
+    this.#attestations.set(node, entry);
+    const nodes = this.#nodesByToken.get(entry.token) ?? new Set<string>();
+    nodes.add(node);
+    this.#nodesByToken.set(entry.token, nodes);
+  }
+
   #announceVerified(keyring: VerifierKeyring, token: string): void {
-    for (const [node, a] of this.#attestations) {
-      if (a.token !== token) continue;
+    for (const node of this.#nodesByToken.get(token) ?? []) {
+      const a = this.#attestations.get(node);
+      if (!a) continue;
       a.lastVerified.delete(keyring);
       for (const [policy, entry] of this.#policies) {
         if (entry.keyring !== keyring) continue;
@@ -465,7 +515,7 @@ export class TrustIndex {
   }
 
   #forgetToken(token: string): void {
-    for (const a of this.#attestations.values()) if (a.token === token) return;
+    if (this.#nodesByToken.has(token)) return;
     for (const perKeyring of this.#verifications.values()) perKeyring.delete(token);
   }
 
@@ -477,6 +527,8 @@ export class TrustIndex {
   }
 
   #invalidatePolicy(policy: string): void {
+    this.#pools.delete(policy);
+    this.#nodePolicies.clear();
     this.#decisions.delete(policy);
     for (const node of this.#nodes.keys()) this.#emit(node, policy);
   }

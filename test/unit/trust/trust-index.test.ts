@@ -54,6 +54,43 @@ describe('TrustIndex', () => {
     expect(index.decisionsForNode(NODE, NOW).map((d) => d.trusted)).toEqual([true]);
   });
 
+  test('pools follow node labels and policy selectors (they are cached)', async () => {
+    const index = await seeded();
+    expect(index.nodesInPool('ci-runners')).toEqual([NODE]);
+    expect(index.policiesForNode('web-1')).toEqual([]);
+    index.upsertNode('web-1', { pool: 'ci' });
+    expect(index.nodesInPool('ci-runners').sort()).toEqual([NODE, 'web-1']);
+    expect(index.policiesForNode('web-1')).toEqual(['ci-runners']);
+    const moved = policy([key.publicJwk], {}, { nodeSelector: { matchLabels: { pool: 'web' } } });
+    index.upsertPolicy({ ...moved, metadata: { ...moved.metadata, resourceVersion: '2' } });
+    expect(index.nodesInPool('ci-runners')).toEqual([]);
+    expect(index.policiesForNode(NODE)).toEqual([]);
+    index.upsertNode('web-2', { pool: 'web' });
+    expect(index.nodesInPool('ci-runners')).toEqual(['web-2']);
+    index.deleteNode('web-2');
+    expect(index.nodesInPool('ci-runners')).toEqual([]);
+    index.deletePolicy('ci-runners');
+    expect(index.policiesForNode('web-2')).toEqual([]);
+  });
+
+  test('a token shared by two nodes is verified once and answers both', async () => {
+    const index = await seeded();
+    index.upsertNode('runner-2', { pool: 'ci' });
+    const token = await sign(key, earClaims({ posture: { diskEncryption: false } }));
+    index.upsertAttestation(attestation(token));
+    index.upsertAttestation({ ...attestation(token), metadata: { name: 'runner-2' } });
+    const announced: string[] = [];
+    index.onChange((node) => announced.push(node));
+    await index.settled();
+    // The verification's result is announced for every node carrying the token.
+    expect(announced.sort()).toEqual([NODE, 'runner-2']);
+    for (const node of [NODE, 'runner-2']) {
+      expect(index.decision(node, 'ci-runners', NOW).reasons.map((r) => r.code)).toContain(
+        REASON.PostureRequirementFailed,
+      );
+    }
+  });
+
   test('a new token is pending (untrusted) until verified, then replaces the old answer', async () => {
     const index = await seeded();
     const changed: string[] = [];
