@@ -1,4 +1,4 @@
-// `npm run bench -- admission [--seconds S] [--rate R] [--concurrency C] [--rounds N]`
+// `npm run bench -- admission [--seconds S] [--rate R] [--concurrency C] [--rounds N] [--set K=V]`
 // HTTPS pod-CREATE AdmissionReviews (8-20 KB pods) sent to a `trustgate run` child (the
 // process the image runs, with the chart's arguments) whose caches hold, from the sandbox,
 // 50 policies, 5,000 attested nodes and 2,000 grants; side by side with a bare node:https
@@ -30,7 +30,7 @@ import {
   signAttestation,
   type VerifierKey,
 } from '../unit/webhook/world.ts';
-import { type BenchCluster, SYSTEM_NS, startBenchCluster, TG } from './lib/cluster.ts';
+import { type BenchCluster, chartSets, SYSTEM_NS, startBenchCluster, TG } from './lib/cluster.ts';
 
 const POLICIES = 50;
 const NODES = 5_000;
@@ -434,6 +434,7 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      set: { type: 'string', multiple: true },
       seconds: { type: 'string', default: '5' },
       rate: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },
@@ -447,7 +448,7 @@ export async function run(args: string[]): Promise<void> {
   const rounds = Number(values.rounds);
   const churnSeconds = Number(values['churn-seconds']);
 
-  const cluster = await startBenchCluster();
+  const cluster = await startBenchCluster(chartSets(values.set));
   let bare: Awaited<ReturnType<typeof startBareServer>> | undefined;
   try {
     let t = performance.now();

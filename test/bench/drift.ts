@@ -1,5 +1,5 @@
 // `npm run bench -- drift [--nodes 1000] [--pods-per-node 30] [--drifting 50] [--rounds 2]
-//   [--rss-nodes 5000] [--rss-pods 50000] [--samples 3]`
+//   [--rss-nodes 5000] [--rss-pods 50000] [--samples 3] [--set K=V (chart values)]`
 // Measures the process the image runs: `node <the Dockerfile's Node flags> bin/trustgate.js
 // run <the chart Deployment's arguments>` as a child, against the sandbox (which runs in
 // this process). Figures come from the child itself: RSS from /proc/PID/status (and its
@@ -20,7 +20,7 @@ import type { KubeClient } from '../../operator/kube/rest.ts';
 import { resourcePath } from '../../operator/kube/rest.ts';
 import { EAR_PROFILE } from '../../operator/trust/index.ts';
 import { bucketQuantile, total } from '../support/prom-text.ts';
-import { settled, startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
+import { chartSets, settled, startBenchCluster, TG, waitUntil } from './lib/cluster.ts';
 
 const ISSUER = 'https://verifier.bench.example';
 const NS = 'bench-apps';
@@ -32,6 +32,7 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      set: { type: 'string', multiple: true },
       nodes: { type: 'string', default: '1000' },
       'pods-per-node': { type: 'string', default: '30' },
       drifting: { type: 'string', default: '50' },
@@ -51,7 +52,7 @@ export async function run(args: string[]): Promise<void> {
   const sampleCount = Number(values.samples);
   const idleSeconds = Number(values['idle-seconds']);
 
-  const cluster = await startBenchCluster();
+  const cluster = await startBenchCluster(chartSets(values.set));
   const { sandbox, client } = cluster;
   /** RSS of `samples` fresh processes, each measured once it has settled; and its peak. */
   const rssSamples = async (what: string) => {

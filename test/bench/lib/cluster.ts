@@ -33,8 +33,20 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
-export async function startBenchCluster(): Promise<BenchCluster> {
-  const runArgs = await chartRunArgs();
+/** `--set key=value` options of a bench, as chart values (helm's --set). */
+export function chartSets(sets: string[] = []): Record<string, string> {
+  return Object.fromEntries(
+    sets.map((s) => {
+      const at = s.indexOf('=');
+      if (at < 1) throw new Error(`--set ${s}: expected key=value`);
+      return [s.slice(0, at), s.slice(at + 1)];
+    }),
+  );
+}
+
+/** `sets`: chart values to render the Deployment's arguments with (default: none). */
+export async function startBenchCluster(sets: Record<string, string> = {}): Promise<BenchCluster> {
+  const runArgs = await chartRunArgs(sets);
   console.log(`trustgate run ${runArgs.join(' ')} (the chart's arguments; loopback ports)`);
   await warmCompileCache(); // as the image build does
   // The machines these run on are shared: say how busy this one was, at start and stop.
