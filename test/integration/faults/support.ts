@@ -68,6 +68,23 @@ export async function createPool(
     `${nodes.length} nodes of ${policy} labelled trusted`,
     45_000,
   );
+  // trustgate's pod cache lags its node and attestation caches by a moment (more so right
+  // after an API server restart); a drift before it holds the pods would find none to
+  // remove. Its PolicyReport naming every pod shows the cache has them.
+  const names = [...pods.values()].flat();
+  const report = `/apis/wgpolicyk8s.io/v1alpha2/namespaces/${env.ns}/policyreports/trustgate-${policy}`;
+  await waitFor(
+    async () => {
+      if (names.length === 0) return true;
+      const r = await env.client.getIfExists<{ results?: { resources?: { name: string }[] }[] }>(
+        report,
+      );
+      const seen = new Set(r?.results?.flatMap((x) => x.resources?.map((o) => o.name) ?? []));
+      return names.every((n) => seen.has(n));
+    },
+    `trustgate to see the ${names.length} pods of ${policy}`,
+    45_000,
+  );
   return pool(policy, nodes, pods);
 }
 
