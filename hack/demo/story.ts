@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { main as trustgateCli } from '../../operator/cli/main.ts';
+import { runCaptured } from '../../operator/cli/main.ts';
 import { freePort } from '../free-port.ts';
 import { type Kubelet, startKubelet } from '../sandbox/kubelet.ts';
 import { type DemoControlPlane, startDemoControlPlane } from './control-plane.ts';
@@ -40,18 +40,9 @@ export interface DemoEnvironment {
 
 /** Runs the trustgate CLI in-process, returning what it printed; fails the demo on error. */
 async function cli(args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const code = await trustgateCli(args, {
-    stdout: (s) => {
-      out += s;
-    },
-    stderr: (s) => {
-      err += s;
-    },
-  });
-  if (code !== 0) throw new DemoFailure(`trustgate ${args.join(' ')} failed: ${err.trim()}`);
-  return out;
+  const { code, stdout, stderr } = await runCaptured(args);
+  if (code !== 0) throw new DemoFailure(`trustgate ${args.join(' ')} failed: ${stderr.trim()}`);
+  return stdout;
 }
 
 async function kubectlOk(kubectl: Kubectl, args: string[], input?: string): Promise<string> {

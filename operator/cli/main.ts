@@ -15,6 +15,23 @@ function help(): string {
   ].join('\n');
 }
 
+/** main() with what it printed collected: the CLI in-process (tests, the demo). */
+export async function runCaptured(
+  argv: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code, stdout, stderr };
+}
+
 /** Runs the CLI; returns the exit code. Never throws for bad input. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   // `trustgate --version` is what people type first; it is `trustgate version`.

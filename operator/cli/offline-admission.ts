@@ -95,19 +95,19 @@ export async function loadInputs(paths: string[]): Promise<OfflineInputs> {
       if (!isObj(doc)) continue;
       const meta = isObj(doc.metadata) ? doc.metadata : {};
       const labels = isObj(meta.labels) ? (meta.labels as Record<string, string>) : undefined;
-      switch (kindOf(doc)) {
-        case 'EndpointTrustPolicy':
-          inputs.policies.push(checked(file, doc));
-          break;
-        case 'WorkloadGrant':
-          inputs.grants.push(checked(file, doc));
-          break;
-        case 'NodeAttestation':
-          inputs.attestations.push(checked(file, doc));
-          break;
-        case 'TrustExemption':
-          inputs.exemptions.push(checked(file, doc));
-          break;
+      const kind = kindOf(doc);
+      // trustgate's own kinds are checked against their schemas, then collected by kind.
+      const collected = {
+        EndpointTrustPolicy: inputs.policies,
+        WorkloadGrant: inputs.grants,
+        NodeAttestation: inputs.attestations,
+        TrustExemption: inputs.exemptions,
+      }[kind ?? ''] as unknown[] | undefined;
+      if (collected) {
+        collected.push(checked(file, doc));
+        continue;
+      }
+      switch (kind) {
         case 'Namespace':
           inputs.namespaces[String(meta.name)] = labels ?? {};
           break;

@@ -153,9 +153,7 @@ export class ReportStore {
       }
       const fp = reportFingerprint(wanted);
       for (let attempt = 0; ; attempt++) {
-        const current = await this.#client
-          .get<PolicyReportObject>(path)
-          .catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
+        const current = await this.#client.getIfExists<PolicyReportObject>(path);
         if (current && reportFingerprint(current) === fp) {
           this.#known.set(key, fp);
           return false;

@@ -184,6 +184,15 @@ export class KubeClient {
   get<T = Record<string, unknown>>(path: string, query?: Query) {
     return this.request<T>('GET', path, { query });
   }
+  /** get(), with a missing object (404 NotFound) as undefined rather than an error. */
+  async getIfExists<T = Record<string, unknown>>(path: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
   create<T = Record<string, unknown>>(path: string, body: unknown) {
     return this.request<T>('POST', path, { body });
   }

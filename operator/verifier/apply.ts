@@ -3,7 +3,7 @@
 // NodeAttestation get/create/update are used, so the `trustgate-verifier` role suffices.
 import { GROUP, VERSION } from '../api/crds.ts';
 import type { NodeAttestation } from '../api/types.generated.ts';
-import { isConflict, isNotFound, type KubeClient, resourcePath } from '../kube/rest.ts';
+import { isConflict, type KubeClient, resourcePath } from '../kube/rest.ts';
 
 const collection = resourcePath({ group: GROUP, version: VERSION, plural: 'nodeattestations' });
 /** A status write by trustgate between our get and put: read again and retry, a few times. */
@@ -14,12 +14,7 @@ export async function readAttestation(
   client: KubeClient,
   node: string,
 ): Promise<NodeAttestation | undefined> {
-  try {
-    return await client.get<NodeAttestation>(`${collection}/${node}`);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return client.getIfExists<NodeAttestation>(`${collection}/${node}`);
 }
 
 /** Creates or updates NodeAttestation/<node> with the token; returns what the server stored. */

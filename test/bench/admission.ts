@@ -114,6 +114,13 @@ async function client(job: ClientJob): Promise<ClientResult> {
   const start = performance.now();
   const endAt = start + job.seconds * 1000;
   let completed = 0;
+  const counts = () => ({
+    latenciesMs,
+    completed,
+    errors,
+    denied,
+    elapsedS: (performance.now() - start) / 1000,
+  });
   if (job.mode === 'closed') {
     let i = 0;
     await Promise.all(
@@ -126,13 +133,7 @@ async function client(job: ClientJob): Promise<ClientResult> {
         }
       }),
     );
-    return {
-      latenciesMs,
-      completed,
-      errors,
-      denied,
-      elapsedS: (performance.now() - start) / 1000,
-    };
+    return counts();
   }
   const interval = 1000 / job.rate;
   const total = Math.floor(job.seconds * job.rate);
@@ -163,14 +164,7 @@ async function client(job: ClientJob): Promise<ClientResult> {
   await Promise.all(inflight);
   agent.destroy();
   lagMs.sort((a, b) => a - b);
-  return {
-    latenciesMs,
-    completed,
-    errors,
-    denied,
-    elapsedS: (performance.now() - start) / 1000,
-    sendLagP99Ms: percentile(lagMs, 0.99),
-  };
+  return { ...counts(), sendLagP99Ms: percentile(lagMs, 0.99) };
 }
 
 if (!isMainThread && (workerData as { role?: string } | undefined)?.role === 'client') {

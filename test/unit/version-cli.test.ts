@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { main } from '../../operator/cli/main.ts';
+import { runCaptured } from '../../operator/cli/main.ts';
 import { buildInfo } from '../../operator/runtime/build-info.ts';
 import { importGraph, ROOT } from '../support/import-graph.ts';
 
@@ -11,12 +11,7 @@ const pkgVersion = (
   JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCaptured(argv);
 
 describe('buildInfo', () => {
   it("reads package.json's version, the commit from TRUSTGATE_COMMIT, and Node's version", () => {

@@ -37,15 +37,8 @@ export interface PodDecision {
 }
 
 /** The decision of every policy that governs the pod now (none: not governed). */
-export function podDecisions(
-  pod: V1Pod,
-  namespace: string,
-  labels: Record<string, string>,
-  caches: AdmissionCaches,
-  now: number,
-  apiAudiences: readonly string[],
-): PodDecision[] {
-  return podJudgement(pod, namespace, labels, caches, now, apiAudiences).decisions;
+export function podDecisions(...args: Parameters<typeof podJudgement>): PodDecision[] {
+  return podJudgement(...args).decisions;
 }
 
 /** podDecisions, plus the policies a break-glass exemption lifts for this pod. */

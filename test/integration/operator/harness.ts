@@ -238,13 +238,8 @@ export async function createPod(env: Env, name: string, node: string, sa: string
 }
 
 export async function podExists(env: Env, name: string): Promise<boolean> {
-  try {
-    await env.client.get(resourcePath({ version: 'v1', plural: 'pods', namespace: env.ns, name }));
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
+  const path = resourcePath({ version: 'v1', plural: 'pods', namespace: env.ns, name });
+  return (await env.client.getIfExists(path)) !== undefined;
 }
 
 /** A TokenRequest bound to a pod (or just the service account). */

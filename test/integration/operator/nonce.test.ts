@@ -1,7 +1,7 @@
 // Nonce rotation without a trust gap (policy requireNonce): when the controller replaces a
 // node's nonce, the token bound to the replaced one stays trusted for nonceOverlap, then is
 // refused; a token with the new nonce is trusted. Sandbox and real tier alike.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { Runtime } from '../../../operator/runtime/runtime.ts';
 import {
   attest,
@@ -11,23 +11,16 @@ import {
   getNode,
   getObject,
   policyObject,
-  setup,
-  startOperator,
   untrustedTaint,
   waitFor,
+  withOperator,
 } from './harness.ts';
 
+const started = withOperator();
 let env: Env;
 let operator: Runtime;
-
-beforeAll(async () => {
-  env = await setup();
-  operator = await startOperator(env);
-}, 60_000);
-
-afterAll(async () => {
-  await operator?.stop();
-  await env?.stop();
+beforeEach(() => {
+  ({ env, operator } = started());
 });
 
 interface Status {

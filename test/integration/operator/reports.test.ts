@@ -2,10 +2,9 @@
 // namespace with a running ungranted pod yields a failing report entry within seconds,
 // which turns to pass once a grant is added; an untrusted node's ClusterPolicyReport says
 // why; `kubectl get polr -A` prints them; a node's report goes with the node.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { isNotFound, resourcePath } from '../../../operator/kube/rest.ts';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { resourcePath } from '../../../operator/kube/rest.ts';
 import type { PolicyReportObject } from '../../../operator/reports/types.ts';
-import type { Runtime } from '../../../operator/runtime/runtime.ts';
 import {
   attest,
   createGrant,
@@ -15,23 +14,15 @@ import {
   createServiceAccount,
   type Env,
   policyObject,
-  setup,
-  startOperator,
   waitFor,
+  withOperator,
 } from './harness.ts';
 
 const WG = { group: 'wgpolicyk8s.io', version: 'v1alpha2' };
+const started = withOperator();
 let env: Env;
-let operator: Runtime;
-
-beforeAll(async () => {
-  env = await setup(); // waits for the report CRDs to be served too
-  operator = await startOperator(env);
-}, 60_000);
-
-afterAll(async () => {
-  await operator?.stop();
-  await env?.stop();
+beforeEach(() => {
+  ({ env } = started());
 });
 
 async function report(
@@ -39,14 +30,9 @@ async function report(
   name: string,
   namespace?: string,
 ): Promise<PolicyReportObject | undefined> {
-  try {
-    return await env.client.get<PolicyReportObject>(
-      resourcePath({ ...WG, plural, name, namespace }),
-    );
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return env.client.getIfExists<PolicyReportObject>(
+    resourcePath({ ...WG, plural, name, namespace }),
+  );
 }
 
 describe('policy reports', () => {

@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK } from 'jose';
-import { main } from '../../../operator/cli/main.ts';
-import type { Runtime } from '../../../operator/runtime/runtime.ts';
+import { runCaptured } from '../../../operator/cli/main.ts';
 import { TRUSTGATE_BIN } from '../../support/trustgate-process.ts';
 import { ISSUER } from '../../unit/trust/fixtures.ts';
 import { VERAISON_EAR } from '../../unit/verifier/fixtures.ts';
@@ -19,19 +18,17 @@ import {
   type Env,
   getObject,
   policyObject,
-  setup,
-  startOperator,
   waitFor,
+  withOperator,
 } from '../operator/harness.ts';
 
+const started = withOperator();
 let env: Env;
-let operator: Runtime;
 let dir: string;
 let keyFile: string;
 
 beforeAll(async () => {
-  env = await setup();
-  operator = await startOperator(env);
+  ({ env } = started());
   dir = await mkdtemp(path.join(os.tmpdir(), 'tg-publish-'));
   keyFile = path.join(dir, 'private.jwk');
   const jwk = { ...(await exportJWK(env.key.privateKey)), kid: env.key.kid, alg: 'ES256' };
@@ -39,8 +36,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await operator?.stop();
-  await env?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -60,19 +55,7 @@ async function writeAppraisal(node: string) {
   );
 }
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    stdout: (s) => {
-      out += s;
-    },
-    stderr: (s) => {
-      err += s;
-    },
-  });
-  return { code, out, err };
-}
+const cli = runCaptured;
 
 const base = () => [
   'attest',
@@ -158,9 +141,9 @@ describe('attest publish', () => {
       dir,
     ]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(
+    expect(r.stderr).toContain(
       `nothing-${env.id}: gave up after 2 failures in a row: no posture file`,
     );
-    expect(r.err).toContain(`error: attest publish: cannot attest nothing-${env.id}`);
+    expect(r.stderr).toContain(`error: attest publish: cannot attest nothing-${env.id}`);
   }, 30_000);
 });

@@ -8,7 +8,7 @@ import { decodeJwt, type JWK } from 'jose';
 import yaml from 'js-yaml';
 import { DEMO_IAT, DEMO_NOW, demoAdmissionFiles } from '../../../hack/examples/demo-admission.ts';
 import { signDemoAttestation } from '../../../hack/examples/generate.ts';
-import { main } from '../../../operator/cli/main.ts';
+import { runCaptured } from '../../../operator/cli/main.ts';
 
 const DEMO = path.resolve('hack/examples/demo');
 const demo = (f: string) => path.join(DEMO, f);
@@ -18,12 +18,7 @@ const RESOURCES = ['setup.yaml', 'nodes.yaml', 'attestations.yaml', 'pods.yaml']
 ]);
 let dir: string;
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCaptured(argv);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tg-cli-'));

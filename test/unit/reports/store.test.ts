@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import type { EndpointTrustPolicy } from '../../../operator/api/types.generated.ts';
 import { controllerMetrics } from '../../../operator/controllers/metrics.ts';
 import { ReportStore } from '../../../operator/controllers/report-store.ts';
-import { KubeApiError, type KubeClient } from '../../../operator/kube/rest.ts';
+import { KubeApiError, KubeClient } from '../../../operator/kube/rest.ts';
 import { policyReport, type ResultDraft } from '../../../operator/reports/build.ts';
 import type { PolicyReportObject } from '../../../operator/reports/types.ts';
 
@@ -24,6 +24,10 @@ function stubClient(served: boolean) {
       const o = objects.get(path);
       if (!o) throw missing();
       return structuredClone(o);
+    },
+    // KubeClient's own getIfExists, over the stub's get.
+    getIfExists(path: string) {
+      return KubeClient.prototype.getIfExists.call(this as unknown as KubeClient, path);
     },
     create: async (path: string, body: PolicyReportObject) => {
       calls.push(`POST ${path}`);

@@ -6,17 +6,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import yaml from 'js-yaml';
-import { main } from '../../../operator/cli/main.ts';
+import { runCaptured } from '../../../operator/cli/main.ts';
 
 let dir: string;
 const at = (f: string) => path.join(dir, f);
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCaptured(argv);
 
 function policyYaml(jwks: unknown, extra: Record<string, unknown> = {}) {
   return yaml.dump({
